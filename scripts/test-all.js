@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// `npm test`: every test, in order: unit (plain Node), host (a real VS Code extension host: code-server), UI
+// (Playwright + Chromium driving the real workbench). Each stage prints "N passed, N failed"; this script adds them
+// up and closes with the same line. `--only unit|host|ui` runs one stage.
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const only = (() => { const i = process.argv.indexOf('--only'); return i > 0 ? process.argv[i + 1] : undefined; })();
+
+function ensureHost() {
+  // Installs code-server (Node 24 from npm), Debian chromium and playwright into a cache outside the clone.
+  const r = spawnSync('bash', [path.join(root, 'scripts/vscode-host/install.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('installing the VS Code test host failed (scripts/vscode-host/install.sh)');
+}
+
+const stages = [
+  { name: 'unit', cmd: [process.execPath, 'scripts/run-mocha.js', 'out/test/unit'] },
+  {
+    name: 'host', needsHost: true,
+    cmd: [process.execPath, 'scripts/vscode-host/run-ext-tests.cjs', '--extensionDevelopmentPath', root,
+      '--extensionTestsPath', path.join(root, 'out/test/host'), '--timeout', '900'],
+    present: () => fs.existsSync(path.join(root, 'out/test/host/index.js')),
+  },
+  {
+    name: 'ui', needsHost: true,
+    cmd: [process.execPath, 'test/ui/ui-test.cjs', '--extensionDevelopmentPath', root, '--screenshot', path.join(root, 'docs/screenshot.png')],
+    present: () => fs.existsSync(path.join(root, 'test/ui/ui-test.cjs')),
+  },
+];
+
+function run(stage) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let counts;
+    const scan = (buf, out) => {
+      out.write(buf);
+      for (const line of buf.toString().split('\n')) {
+        const m = /^(?:\w+: )?(\d+) passed, (\d+) failed/.exec(line.trim());
+        if (m) counts = { passed: +m[1], failed: +m[2] };
+      }
+    };
+    child.stdout.on('data', (b) => scan(b, process.stdout));
+    child.stderr.on('data', (b) => scan(b, process.stderr));
+    child.on('close', (code) => {
+      if (!counts) counts = { passed: 0, failed: 1 };
+      if (code !== 0 && counts.failed === 0) counts.failed = 1; // crashed after printing its counts
+      resolve({ ...counts, code, seconds: (Date.now() - t0) / 1000 });
+    });
+  });
+}
+
+async function main() {
+  let passed = 0, failed = 0;
+  const summary = [];
+  const selected = stages.filter((s) => (!only || s.name === only) && (!s.present || s.present()));
+  if (selected.some((s) => s.needsHost)) ensureHost();
+  for (const s of selected) {
+    console.log(`\n=== ${s.name} tests ===`);
+    const r = await run(s);
+    passed += r.passed; failed += r.failed;
+    summary.push(`${s.name}: ${r.passed} passed, ${r.failed} failed (${r.seconds.toFixed(0)} s)`);
+  }
+  console.log('\n' + summary.join('\n'));
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+main();

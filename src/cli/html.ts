@@ -1,0 +1,62 @@
+/** Writes the self-contained HTML report: the shared chart spec and data, with the Vega bundle inlined. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
+import { analysisRows, markRows, tangentRows, yDomain } from '../core/chartSpec';
+import { formatLr } from '../core/format';
+import type { HelloEvent, PointEvent } from '../core/protocol';
+
+export interface Report {
+  title: string;
+  points: PointEvent[];
+  analysis: Analysis;
+  hello?: HelloEvent;
+  recommended?: SuggestionName;
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
+
+export function renderHtmlReport(r: Report, script: string): string {
+  const lrs = r.points.map((p) => p.lr);
+  const hasVal = r.points.some((p) => p.valLoss !== undefined);
+  const rows = analysisRows(lrs, r.points.map((p) => p.loss), hasVal ? r.points.map((p) => p.valLoss) : undefined, r.analysis);
+  const data = {
+    rows, marks: markRows(r.analysis, r.recommended ?? 'valley'), tangent: tangentRows(r.analysis),
+    yDomain: yDomain(rows.map((x) => x.smoothed)), showValidation: hasVal,
+  };
+  const list = (['steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'] as SuggestionName[]).map((n) => {
+    const s = r.analysis.suggestions[n];
+    return isSuggestion(s) ? `<li><b>${esc(n)}</b> ${esc(formatLr(s.lr))} — ${esc(s.explanation)}</li>` : `<li><b>${esc(n)}</b> — ${esc(s.reason)}</li>`;
+  }).join('\n');
+  const h = r.hello?.config;
+  const subtitle = h ? `${esc(h.model)} on ${esc(h.dataset)}; ${esc(h.optimizer)}, batch ${h.batchSize}; backend ${esc(r.hello!.backend)}` : '';
+  // JSON inside <script> must not be able to close the tag.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>LR Finder — ${esc(r.title)}</title>
+<style>
+body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
+#chart { width: 100%; max-width: 900px; height: 420px; }
+#tooltip { position: fixed; pointer-events: none; background: #fff; border: 1px solid #999; padding: 6px 8px; max-width: 340px; font-size: 12px; box-shadow: 0 2px 6px rgba(0,0,0,.2); }
+.tt-title { font-weight: bold; }
+</style></head>
+<body>
+<h1>LR Finder — ${esc(r.title)}</h1>
+<p>${subtitle}</p>
+<div id="chart"></div>
+<div id="tooltip" hidden></div>
+<p id="picked"></p>
+<ul>${list}</ul>
+<p>Pick from where the loss falls fastest (the steepest slope), not at the minimum: at the minimum the loss has already stopped improving and the LR is at the edge of divergence. Use the value as the maximum LR of a one-cycle schedule.</p>
+<script type="application/json" id="lr-finder-data">${json}</script>
+<script>${script.replace(/<\/script/gi, '<\\/script')}</script>
+</body></html>
+`;
+}
+
+export function writeHtmlReport(file: string, r: Report): void {
+  const script = fs.readFileSync(path.join(__dirname, 'report.js'), 'utf8');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, renderHtmlReport(r, script));
+  fs.renameSync(tmp, file);
+}

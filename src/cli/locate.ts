@@ -1,0 +1,220 @@
+/**
+ * `lr-finder locate FILE [--json]` and `lr-finder apply FILE LR [--line N]`: the CLI shell around src/core/locate.ts.
+ *
+ * Both take the arguments after the subcommand, and two line printers: `out` for results (stdout) and `err` for
+ * diagnostics (stderr; defaults to process.stderr). Each call prints one line (or one multi-line block) without the
+ * trailing newline. They never throw: they return the exit code.
+ *
+ *   locate  0 found (recommended first), 1 none found, 2 usage error / unreadable or unsupported file.
+ *           Human output: one line per literal, `LINE:COL  KEY  TEXT`; with --json a JSON array of
+ *           {"file","line","column","key","text","value"} (1-based; `[]` when none found).
+ *   apply   0 written (prints `FILE:LINE:COL key: OLD -> NEW`), 1 no literal in the file, 2 usage error, a bad LR (not a
+ *           positive finite number), a bad --line (the message names the lines that have literals), an unreadable or
+ *           unsupported file, or a failed write. Without --line the recommended literal is rewritten; when there are
+ *           several, stderr says which and how to pick another. The file is written atomically: a temporary file in
+ *           the same directory, with the original's permission bits, renamed over the original (the real file when
+ *           FILE is a symlink). Only the literal's bytes change; a file that is not valid UTF-8 is refused.
+ */
+import { constants as fsConstants, promises as fsp } from 'fs';
+import * as path from 'path';
+import { applyLearningRate, languageOf, locateLearningRates, type LrLiteral } from '../core/locate';
+
+type Printer = (s: string) => void;
+
+const LOCATE_USAGE = 'usage: lr-finder locate FILE [--json]';
+const APPLY_USAGE = 'usage: lr-finder apply FILE LR [--line N]';
+const SUPPORTED = '.py, .yaml/.yml, .json/.jsonc, .js/.mjs/.cjs/.ts/.mts/.cts/.jsx/.tsx';
+
+const stderr: Printer = (s) => { process.stderr.write(s + '\n'); };
+
+interface Parsed { positionals: string[]; flags: Map<string, string | true> }
+
+/** Tiny parser: --flag, --flag=value, --valued value, `--` ends options. Returns an error message on bad input. */
+function parse(args: string[], valued: string[], booleans: string[]): Parsed | string {
+  const positionals: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') { positionals.push(...args.slice(i + 1)); break; }
+    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
+    if (booleans.includes(name)) {
+      if (inline !== undefined) return `${name} takes no value`;
+      flags.set(name, true);
+    } else if (valued.includes(name)) {
+      const v = inline ?? args[++i];
+      if (v === undefined) return `${name} needs a value`;
+      flags.set(name, v);
+    } else {
+      return `unknown option ${name}`;
+    }
+  }
+  return { positionals, flags };
+}
+
+function isHelp(args: string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
+/** Read a file as text that can be written back byte for byte; an error message naming the file otherwise. */
+async function readText(file: string): Promise<{ text: string } | { error: string }> {
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    return { error: `cannot read ${file}: ${why}` };
+  }
+  try {
+    // fatal: invalid UTF-8 could not be written back unchanged; ignoreBOM: keep a BOM as U+FEFF in the text.
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)) };
+  } catch {
+    return { error: `cannot read ${file}: not valid UTF-8 text` };
+  }
+}
+
+function unsupported(file: string): string | undefined {
+  return languageOf(file) ? undefined : `${file}: unsupported file type "${path.extname(file) || '(none)'}" (supported: ${SUPPORTED})`;
+}
+
+function table(list: LrLiteral[]): string[] {
+  const pos = list.map((c) => `${c.line}:${c.column}`);
+  const wPos = Math.max(...pos.map((s) => s.length));
+  const wKey = Math.max(...list.map((c) => c.key.length));
+  return list.map((c, i) => `  ${pos[i].padEnd(wPos)}  ${c.key.padEnd(wKey)}  ${c.text}${i === 0 && list.length > 1 ? '  (recommended)' : ''}`);
+}
+
+export async function locateCommand(args: string[], out: Printer, err: Printer = stderr): Promise<number> {
+  try {
+    if (isHelp(args)) { out(LOCATE_USAGE); return 0; }
+    const p = parse(args, [], ['--json']);
+    if (typeof p === 'string') { err(`lr-finder locate: ${p}\n${LOCATE_USAGE}`); return 2; }
+    if (p.positionals.length !== 1) {
+      err(`lr-finder locate: ${p.positionals.length === 0 ? 'missing FILE' : `expected one FILE, got ${p.positionals.length} arguments`}\n${LOCATE_USAGE}`);
+      return 2;
+    }
+    const file = p.positionals[0];
+    const json = p.flags.has('--json');
+    const bad = unsupported(file);
+    if (bad) { err(`lr-finder locate: ${bad}`); return 2; }
+    const r = await readText(file);
+    if ('error' in r) { err(`lr-finder locate: ${r.error}`); return 2; }
+    const list = locateLearningRates(file, r.text);
+    if (json) {
+      out(JSON.stringify(list.map((c) => ({ file, line: c.line, column: c.column, key: c.key, text: c.text, value: c.value })), null, 2));
+    }
+    if (list.length === 0) {
+      err(`lr-finder locate: no learning-rate literal found in ${file} (looked for numbers assigned to lr, learning_rate, learningRate, max_lr, ...)`);
+      return 1;
+    }
+    if (!json) {
+      out(`${file}: ${list.length} learning-rate literal${list.length === 1 ? '' : 's'}${list.length > 1 ? ', recommended first' : ''}`);
+      for (const line of table(list)) out(line);
+    }
+    return 0;
+  } catch (e) {
+    err(`lr-finder locate: ${(e as Error)?.message ?? e}`);
+    return 2;
+  }
+}
+
+/** A positive finite number as a user types it: 3e-4, 0.0003, .0003, 1E-3 (no hex, no Infinity, no sign). */
+function parseLr(s: string): number | undefined {
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(s.trim())) return undefined;
+  const x = Number(s);
+  return Number.isFinite(x) && x > 0 ? x : undefined;
+}
+
+/** Replace the file's content atomically: temp file in the same directory with the same mode, then rename. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const real = await fsp.realpath(file);
+  const st = await fsp.stat(real);
+  const mode = st.mode & 0o7777;
+  // Renaming over a read-only file would succeed; refuse as an editor would (root included: no write bit at all).
+  if ((mode & 0o222) === 0) throw Object.assign(new Error('read-only file'), { code: 'EACCES' });
+  await fsp.access(real, fsConstants.W_OK);
+  const tmp = path.join(path.dirname(real), `.${path.basename(real)}.lr-finder-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
+  try {
+    fh = await fsp.open(tmp, 'wx', mode);
+    await fh.writeFile(text, 'utf8');
+    await fh.chmod(mode); // the umask may have narrowed it
+    await fh.chown(st.uid, st.gid).catch(() => undefined); // keeps the owner when we may (root); harmless otherwise
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fsp.rename(tmp, real);
+  } catch (e) {
+    if (fh) await fh.close().catch(() => undefined);
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+function linesOf(list: LrLiteral[]): string {
+  return [...new Set(list.map((c) => c.line))].sort((a, b) => a - b).join(', ');
+}
+
+export async function applyCommand(args: string[], out: Printer, err: Printer = stderr): Promise<number> {
+  try {
+    if (isHelp(args)) { out(APPLY_USAGE); return 0; }
+    const p = parse(args, ['--line'], []);
+    if (typeof p === 'string') { err(`lr-finder apply: ${p}\n${APPLY_USAGE}`); return 2; }
+    if (p.positionals.length !== 2) {
+      const what = p.positionals.length === 0 ? 'missing FILE and LR' : p.positionals.length === 1 ? 'missing LR' : `expected FILE and LR, got ${p.positionals.length} arguments`;
+      err(`lr-finder apply: ${what}\n${APPLY_USAGE}`);
+      return 2;
+    }
+    const [file, lrText] = p.positionals;
+    const lr = parseLr(lrText);
+    if (lr === undefined) { err(`lr-finder apply: LR is "${lrText}"; expected a positive finite number such as 3e-4 or 0.0003`); return 2; }
+    const lineFlag = p.flags.get('--line');
+    let line: number | undefined;
+    if (lineFlag !== undefined) {
+      line = typeof lineFlag === 'string' && /^\d+$/.test(lineFlag.trim()) ? Number(lineFlag) : NaN;
+      if (!(line >= 1)) { err(`lr-finder apply: --line is "${String(lineFlag)}"; expected a line number (1, 2, ...)`); return 2; }
+    }
+    const bad = unsupported(file);
+    if (bad) { err(`lr-finder apply: ${bad}`); return 2; }
+    const r = await readText(file);
+    if ('error' in r) { err(`lr-finder apply: ${r.error}`); return 2; }
+    const list = locateLearningRates(file, r.text);
+    if (list.length === 0) { err(`lr-finder apply: no learning-rate literal found in ${file}; nothing changed`); return 1; }
+    let target: LrLiteral;
+    let note: string | undefined;
+    if (line !== undefined) {
+      const onLine = list.filter((c) => c.line === line);
+      if (onLine.length === 0) {
+        err(`lr-finder apply: no learning-rate literal on line ${line} of ${file}; ${list.length === 1 ? 'the only one is on line' : 'there are some on lines'} ${linesOf(list)}`);
+        return 2;
+      }
+      target = onLine[0];
+    } else {
+      target = list[0];
+      if (list.length > 1) {
+        const others = list.slice(1).map((c) => `${c.line}:${c.column} ${c.key}`).join(', ');
+        note = `lr-finder apply: ${list.length} learning-rate literals in ${file}; rewrote the recommended one (line ${target.line}, ${target.key}); others: ${others}; pick one with --line N`;
+      }
+    }
+    const edit = applyLearningRate(r.text, target, lr);
+    if (edit.text !== r.text) {
+      try {
+        await writeAtomically(file, edit.text);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (e as Error)?.message ?? String(e);
+        err(`lr-finder apply: cannot write ${file}: ${why}; nothing changed`);
+        return 2;
+      }
+    }
+    if (note) err(note);
+    out(`${file}:${target.line}:${target.column} ${target.key}: ${target.text} -> ${edit.replacement}${edit.text === r.text ? ' (unchanged)' : ''}`);
+    return 0;
+  } catch (e) {
+    err(`lr-finder apply: ${(e as Error)?.message ?? e}`);
+    return 2;
+  }
+}

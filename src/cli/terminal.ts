@@ -1,0 +1,51 @@
+/** Terminal output of the CLI: the curve as a text plot and the suggestions table. Pure string building. */
+import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
+import { formatLoss, formatLr } from '../core/format';
+
+const MARKS: Partial<Record<SuggestionName, string>> = { steepest: 'S', minimumPoint: 'M', valley: 'V' };
+
+/** Smoothed loss against log10(lr), `width` x `height` characters, with S (steepest), M (minimum), V (valley). */
+export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, height = 16): string {
+  const last = a.stop.reason === 'end' ? lrs.length - 1 : a.stop.index;
+  const pts = lrs.slice(0, last + 1).map((lr, i) => ({ x: Math.log10(lr), y: a.smoothed[i], i })).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
+  if (pts.length < 2) return '(not enough finite points to plot)';
+  const xmin = pts[0].x, xmax = pts[pts.length - 1].x;
+  const ys = pts.map((p) => p.y);
+  const lo = Math.min(...ys);
+  // Clip the divergence tail so the interesting part keeps its resolution.
+  const start = ys[0];
+  const hi = Math.max(Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, 1e-9)), lo + 1e-9);
+  const grid = Array.from({ length: height }, () => new Array<string>(width).fill(' '));
+  const col = (x: number) => Math.min(width - 1, Math.max(0, Math.round(((x - xmin) / (xmax - xmin || 1)) * (width - 1))));
+  const row = (y: number) => Math.min(height - 1, Math.max(0, Math.round(((hi - Math.min(y, hi)) / (hi - lo)) * (height - 1))));
+  for (const p of pts) grid[row(p.y)][col(p.x)] = p.y > hi ? '^' : '·';
+  for (const [name, mark] of Object.entries(MARKS)) {
+    const s = a.suggestions[name as SuggestionName];
+    if (isSuggestion(s) && s.index < lrs.length && Number.isFinite(a.smoothed[s.index])) grid[row(a.smoothed[s.index])][col(Math.log10(lrs[s.index]))] = mark!;
+  }
+  const label = (y: number) => formatLoss(y).padStart(8);
+  const lines = grid.map((r, k) => {
+    const y = hi - (k / (height - 1)) * (hi - lo);
+    return `${k === 0 || k === height - 1 || k === Math.floor(height / 2) ? label(y) : ' '.repeat(8)} │${r.join('')}`;
+  });
+  lines.push(`${' '.repeat(8)} └${'─'.repeat(width)}`);
+  const left = formatLr(10 ** xmin), right = formatLr(10 ** xmax);
+  lines.push(`${' '.repeat(10)}${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}   learning rate (log scale)`);
+  lines.push(`${' '.repeat(10)}S steepest slope   M minimum   V fastai valley`);
+  return lines.join('\n');
+}
+
+const ORDER: SuggestionName[] = ['steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
+const LABEL: Record<SuggestionName, string> = {
+  steepest: 'steepest slope', valley: 'valley (fastai)', slide: 'slide (fastai)', minimum: 'minimum/10 (fastai)',
+  steep: 'steep (fastai)', minimumPoint: 'minimum point',
+};
+
+export function suggestionTable(lrs: readonly number[], a: Analysis): string {
+  const rows = ORDER.map((name) => {
+    const s = a.suggestions[name];
+    if (!isSuggestion(s)) return `  ${LABEL[name].padEnd(20)} ${'—'.padEnd(9)} ${s.reason}`;
+    return `  ${LABEL[name].padEnd(20)} ${formatLr(s.lr).padEnd(9)} ${s.explanation}`;
+  });
+  return ['  suggestion           LR        why', ...rows].join('\n');
+}

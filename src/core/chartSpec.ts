@@ -1,0 +1,206 @@
+/**
+ * The loss-vs-LR chart as a Vega-Lite spec, shared by the webview and the CLI's HTML report. Pure: data rows are
+ * built here too, so the webview only streams rows into the named datasets "points" and "marks".
+ */
+import { isSuggestion, type Analysis, type SuggestionName } from './analysis';
+import { formatLoss, formatLr } from './format';
+
+export interface ChartTheme {
+  foreground: string;
+  background: string;
+  grid: string;
+  raw: string;
+  smoothed: string;
+  validation: string;
+  steepest: string;
+  minimum: string;
+  recommended: string;
+  font: string;
+}
+
+export const DEFAULT_THEME: ChartTheme = {
+  foreground: '#333333', background: '#ffffff', grid: '#e5e5e5', raw: '#7f9fbf', smoothed: '#1f6feb', validation: '#8250df',
+  steepest: '#1a7f37', minimum: '#cf222e', recommended: '#bf8700', font: 'sans-serif',
+};
+
+/** One row of the "points" dataset. */
+export interface PointRow {
+  i: number;
+  lr: number;
+  loss: number | null;
+  smoothed: number | null;
+  valLoss?: number | null;
+  slope?: number | null;
+  region?: string;
+  explanation?: string;
+}
+
+/** One row of the "marks" dataset: an annotated point. */
+export interface MarkRow {
+  name: SuggestionName | 'recommended';
+  label: string;
+  lr: number;
+  loss: number;
+  explanation: string;
+  recommended: boolean;
+}
+
+/** One row of the "tangent" dataset: the steepest slope drawn as a short line segment. */
+export interface TangentRow {
+  lr: number;
+  loss: number;
+}
+
+const finite = (x: number | undefined | null) => (x !== undefined && x !== null && Number.isFinite(x) ? x : null);
+
+/** Rows for a live sweep (no analysis yet): raw loss only plus a running smoothed loss supplied by the caller. */
+export function liveRow(i: number, lr: number, loss: number, smoothed: number, valLoss?: number): PointRow {
+  const r: PointRow = { i, lr, loss: finite(loss), smoothed: finite(smoothed) };
+  if (valLoss !== undefined) r.valLoss = finite(valLoss);
+  return r;
+}
+
+/** The y-range worth showing: clip the divergence tail so the valley keeps its resolution. */
+export function yDomain(smoothed: readonly (number | null)[]): [number, number] | undefined {
+  const ys = smoothed.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (ys.length < 2) return undefined;
+  const lo = Math.min(...ys);
+  const start = ys[0];
+  const hi = Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, Math.abs(lo) * 0.05, 1e-6));
+  const pad = (hi - lo) * 0.05 || 0.05;
+  return [lo - pad, hi + pad];
+}
+
+export function analysisRows(lrs: readonly number[], losses: readonly number[], valLosses: readonly (number | undefined)[] | undefined, a: Analysis): PointRow[] {
+  return lrs.map((lr, i) => {
+    const p = a.points[i];
+    const r: PointRow = {
+      i, lr, loss: finite(losses[i]), smoothed: finite(a.smoothed[i]),
+      slope: finite(p?.slope), region: p?.region, explanation: p?.explanation,
+    };
+    if (valLosses && valLosses[i] !== undefined) r.valLoss = finite(valLosses[i]);
+    return r;
+  });
+}
+
+const MARK_LABEL: Partial<Record<SuggestionName, string>> = {
+  steepest: 'steepest slope', minimumPoint: 'minimum', valley: 'valley', slide: 'slide', minimum: 'min/10', steep: 'steep',
+};
+
+/** Annotated points: steepest, minimum, and the recommended suggestion (if it is another one). */
+export function markRows(a: Analysis, recommended: SuggestionName | undefined): MarkRow[] {
+  const rows: MarkRow[] = [];
+  const names: SuggestionName[] = ['steepest', 'minimumPoint'];
+  if (recommended && !names.includes(recommended)) names.push(recommended);
+  for (const name of names) {
+    const s = a.suggestions[name];
+    if (!isSuggestion(s)) continue;
+    const loss = a.smoothed[s.index];
+    if (!Number.isFinite(loss)) continue;
+    const isRec = name === recommended;
+    rows.push({
+      name, lr: s.lr, loss, recommended: isRec,
+      label: `${MARK_LABEL[name] ?? name}${isRec ? ' ★' : ''} ${formatLr(s.lr)}`,
+      explanation: s.explanation,
+    });
+  }
+  return rows;
+}
+
+/** The steepest slope as a segment of ±0.35 decades around its point, clipped to the curve's loss range. */
+export function tangentRows(a: Analysis): TangentRow[] {
+  const s = a.suggestions.steepest;
+  if (!isSuggestion(s)) return [];
+  const slope = a.points[s.index]?.slope;
+  const y = a.smoothed[s.index];
+  if (!Number.isFinite(slope) || !Number.isFinite(y)) return [];
+  const d = 0.35;
+  return [-d, d].map((dx) => ({ lr: s.lr * 10 ** dx, loss: y + slope * dx }));
+}
+
+export interface ChartOptions {
+  theme?: ChartTheme;
+  width?: number | 'container';
+  height?: number | 'container';
+  yDomain?: [number, number];
+  showValidation?: boolean;
+}
+
+/** The Vega-Lite spec. Data arrive through the named datasets "points", "marks" and "tangent". */
+export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
+  const t = opts.theme ?? DEFAULT_THEME;
+  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'learning rate (log scale)', format: '.0e', grid: true } };
+  const yScale: Record<string, unknown> = { zero: false, nice: false };
+  if (opts.yDomain) { yScale.domain = opts.yDomain; yScale.clamp = true; }
+  const y = (field: string) => ({ field, type: 'quantitative', scale: yScale, axis: { title: 'loss' } });
+  const layers: Record<string, unknown>[] = [
+    { data: { name: 'points' }, mark: { type: 'line', color: t.raw, opacity: 0.35, strokeWidth: 1, clip: true }, encoding: { x, y: y('loss') } },
+    { data: { name: 'points' }, mark: { type: 'line', color: t.smoothed, strokeWidth: 2.5, clip: true }, encoding: { x, y: y('smoothed') } },
+  ];
+  if (opts.showValidation) {
+    layers.push({ data: { name: 'points' }, mark: { type: 'line', color: t.validation, strokeDash: [5, 3], strokeWidth: 1.5, clip: true }, encoding: { x, y: y('valLoss') } });
+  }
+  layers.push(
+    // Invisible hover targets on the smoothed curve: the webview reads the datum for its tooltip.
+    {
+      data: { name: 'points' },
+      params: [{ name: 'hover', select: { type: 'point', on: 'pointermove', nearest: true, clear: 'pointerout', fields: ['i'] } }],
+      mark: { type: 'point', opacity: 0, size: 120, clip: true },
+      encoding: { x, y: y('smoothed'), tooltip: { field: 'explanation' } },
+    },
+    {
+      data: { name: 'points' },
+      transform: [{ filter: { param: 'hover', empty: false } }],
+      mark: { type: 'rule', color: t.foreground, opacity: 0.4, strokeDash: [2, 2] },
+      encoding: { x },
+    },
+    { data: { name: 'tangent' }, mark: { type: 'line', color: t.steepest, strokeWidth: 2, strokeDash: [6, 3], clip: true }, encoding: { x, y: y('loss') } },
+    {
+      data: { name: 'marks' },
+      mark: { type: 'point', filled: true, size: 110, stroke: t.background, strokeWidth: 1.5, clip: true },
+      encoding: {
+        x, y: y('loss'),
+        color: {
+          field: 'name', type: 'nominal', legend: null,
+          scale: { domain: ['steepest', 'minimumPoint', 'valley', 'slide', 'minimum', 'steep', 'recommended'], range: [t.steepest, t.minimum, t.recommended, t.recommended, t.recommended, t.recommended, t.recommended] },
+        },
+        tooltip: { field: 'explanation' },
+      },
+    },
+    {
+      data: { name: 'marks' },
+      transform: [{ filter: 'datum.recommended' }],
+      mark: { type: 'point', filled: false, size: 420, strokeWidth: 2.5, color: t.recommended, clip: true },
+      encoding: { x, y: y('loss') },
+    },
+    {
+      data: { name: 'marks' },
+      mark: { type: 'text', align: 'left', dx: 9, dy: -10, fontSize: 12, fontWeight: 'bold', color: t.foreground },
+      encoding: { x, y: y('loss'), text: { field: 'label' } },
+    },
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: opts.width ?? 'container',
+    height: opts.height ?? 'container',
+    autosize: { type: 'fit', contains: 'padding' },
+    background: t.background,
+    datasets: { points: [], marks: [], tangent: [] },
+    config: {
+      font: t.font,
+      axis: { labelColor: t.foreground, titleColor: t.foreground, gridColor: t.grid, domainColor: t.grid, tickColor: t.grid, labelFontSize: 11, titleFontSize: 12 },
+      view: { stroke: null },
+    },
+    layer: layers,
+  };
+}
+
+/** Tooltip text for a hovered point: LR, loss, slope per decade and what it means there. */
+export function tooltipLines(row: PointRow): string[] {
+  const lines = [`LR ${formatLr(row.lr, 3)}`];
+  if (row.loss !== null) lines.push(`loss ${formatLoss(row.loss)}${row.smoothed !== null ? ` (smoothed ${formatLoss(row.smoothed)})` : ''}`);
+  if (row.valLoss !== undefined && row.valLoss !== null) lines.push(`validation loss ${formatLoss(row.valLoss)}`);
+  if (row.slope !== undefined && row.slope !== null) lines.push(`slope ${row.slope > 0 ? '+' : ''}${formatLoss(row.slope)} per decade of LR`);
+  if (row.explanation) lines.push(row.explanation);
+  return lines;
+}

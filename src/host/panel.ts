@@ -1,0 +1,155 @@
+/**
+ * The plot panel: a webview under a strict Content Security Policy that renders what the host sends. Messages are
+ * queued until the webview says `ready`; then it gets the latest snapshot, and live points in batches.
+ */
+import * as crypto from 'crypto';
+import * as vscode from 'vscode';
+import type { PointRow } from '../core/chartSpec';
+import { ExportMessage, PickMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, type SweepView } from '../core/messages';
+
+export const VIEW_TYPE = 'lrFinder.plot';
+
+export interface PanelHandlers {
+  onPick(lr: number, source: 'plot' | 'suggestion'): void;
+  onStop(): void;
+  onRerun(): void;
+  onExport(format: 'svg' | 'png' | 'csv' | 'json', data?: string): void;
+  onDispose(): void;
+}
+
+export class LrPanel implements vscode.Disposable {
+  private ready = false;
+  private queue: unknown[] = [];
+  private snapshot: SweepView | undefined;
+  private pending: PointRow[] = [];
+  private pendingStatus = '';
+  private pendingValidation = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+
+  static create(extensionUri: vscode.Uri, handlers: PanelHandlers): LrPanel {
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'LR Finder', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+    return new LrPanel(panel, extensionUri, handlers);
+  }
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly handlers: PanelHandlers) {
+    const dist = vscode.Uri.joinPath(extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    panel.iconPath = vscode.Uri.joinPath(media, 'icon.svg');
+    // Listen before setting html, so `ready` cannot be missed.
+    this.subs.push(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    this.subs.push(panel.onDidDispose(() => { this.disposeInternals(); handlers.onDispose(); }));
+    panel.webview.html = this.html();
+  }
+
+  private receive(m: unknown) {
+    if (ReadyMessage.is(m)) {
+      this.ready = true;
+      if (this.snapshot) this.queue = [SnapshotMessage.make(this.snapshot), ...this.queue.filter((q) => !SnapshotMessage.is(q))];
+      for (const q of this.queue.splice(0)) void this.panel.webview.postMessage(q);
+    } else if (PickMessage.is(m)) {
+      if (typeof m.params?.lr === 'number' && m.params.lr > 0 && Number.isFinite(m.params.lr)) this.handlers.onPick(m.params.lr, m.params.source === 'suggestion' ? 'suggestion' : 'plot');
+    } else if (StopMessage.is(m)) this.handlers.onStop();
+    else if (RerunMessage.is(m)) this.handlers.onRerun();
+    else if (ExportMessage.is(m)) {
+      const f = m.params?.format;
+      if (f === 'svg' || f === 'png' || f === 'csv' || f === 'json') this.handlers.onExport(f, typeof m.params.data === 'string' ? m.params.data : undefined);
+    }
+  }
+
+  post(message: unknown) {
+    if (this.ready) void this.panel.webview.postMessage(message);
+    else this.queue.push(message);
+  }
+
+  /** Replace the whole view (a sweep started, ended or the panel was restored). */
+  setView(view: SweepView) {
+    this.flush();
+    this.snapshot = view;
+    this.post(SnapshotMessage.make(view));
+  }
+
+  /** Live points, batched: at most one message every 100 ms. */
+  pushPoints(rows: PointRow[], statusText: string, showValidation: boolean) {
+    this.pending.push(...rows);
+    this.pendingStatus = statusText;
+    this.pendingValidation ||= showValidation;
+    if (this.snapshot) this.snapshot = { ...this.snapshot, rows: [...this.snapshot.rows, ...rows], statusText, showValidation: this.snapshot.showValidation || showValidation };
+    this.flushTimer ??= setTimeout(() => this.flush(), 100);
+  }
+
+  private flush() {
+    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = undefined; }
+    if (!this.pending.length) return;
+    this.post(PointsMessage.make({ rows: this.pending, statusText: this.pendingStatus, showValidation: this.pendingValidation }));
+    this.pending = [];
+  }
+
+  reveal() {
+    this.panel.reveal(undefined, true);
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    const nonce = crypto.randomBytes(18).toString('base64');
+    const script = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
+    const style = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
+    const csp = [
+      "default-src 'none'",
+      `img-src ${w.cspSource} data: blob:`,
+      `style-src ${w.cspSource}`,
+      `font-src ${w.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link href="${style}" rel="stylesheet">
+<title>LR Finder</title>
+</head>
+<body>
+<header>
+  <div><h1 id="title">LR Finder</h1><div id="subtitle"></div></div>
+  <div class="toolbar">
+    <button id="stop" class="secondary" hidden>Stop</button>
+    <button id="rerun" class="secondary" hidden>Run again</button>
+    <select id="export" aria-label="Export" hidden>
+      <option value="">Export…</option><option value="png">Plot as PNG</option><option value="svg">Plot as SVG</option>
+      <option value="csv">Curve as CSV</option><option value="json">Curve as JSON</option>
+    </select>
+  </div>
+</header>
+<div id="status" role="status" aria-live="polite">Starting…</div>
+<main>
+  <section id="chart-wrap"><div id="chart" aria-label="Loss against learning rate; click to pick a learning rate"></div></section>
+  <aside>
+    <h2>Suggestions</h2>
+    <div id="target"></div>
+    <ol id="suggestions"></ol>
+    <div id="pick-result" role="status" aria-live="polite"></div>
+    <details id="why"><summary>Why the steepest slope, not the minimum?</summary>
+      <p>At the <b>minimum</b> the loss has already stopped improving: that LR sits at the edge of divergence.
+      Where the loss <b>falls fastest</b> (the steepest slope) the model learns fastest. Use the chosen value as the
+      <b>maximum</b> LR of a one-cycle schedule: it starts at about max/25, rises to the max, then anneals to almost zero (/\\).</p>
+    </details>
+  </aside>
+</main>
+<div id="tooltip" role="tooltip" hidden></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private disposeInternals() {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.subs.forEach((s) => s.dispose());
+  }
+
+  dispose() {
+    this.panel.dispose();
+  }
+}

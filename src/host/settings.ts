@@ -1,0 +1,31 @@
+/** Typed access to the lrFinder.* settings. */
+import * as vscode from 'vscode';
+import type { SuggestionName } from '../core/analysis';
+
+export interface Settings {
+  startLr?: number;
+  endLr?: number;
+  numIter?: number;
+  stopFactor?: number;
+  smoothing?: number;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  recommended: SuggestionName;
+  confirmBeforeWriting: boolean;
+  significantDigits: number;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration('lrFinder', scope);
+  const opt = (k: string) => { const v = c.get<number | null>(k); return typeof v === 'number' ? v : undefined; };
+  return {
+    startLr: opt('sweep.startLr'),
+    endLr: opt('sweep.endLr'),
+    numIter: opt('sweep.numIter'),
+    stopFactor: opt('sweep.stopFactor'),
+    smoothing: opt('sweep.smoothing'),
+    backend: c.get('backend', 'auto'),
+    recommended: c.get('recommendedSuggestion', 'valley') as SuggestionName,
+    confirmBeforeWriting: c.get('confirmBeforeWriting', true),
+    significantDigits: Math.min(6, Math.max(1, c.get('significantDigits', 2))),
+  };
+}

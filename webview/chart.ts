@@ -1,0 +1,99 @@
+/**
+ * The Vega chart: embeds the shared Vega-Lite spec once, streams points with changesets, re-embeds only when the
+ * final analysis sets the y-range. CSP-safe: Vega's AST interpreter (no eval), canvas renderer, no injected styles.
+ */
+import { changeset } from 'vega';
+import embed, { type Result } from 'vega-embed';
+import { expressionInterpreter } from 'vega-interpreter';
+import { chartSpec, type ChartTheme, type MarkRow, type PointRow, type TangentRow } from '../src/core/chartSpec';
+
+export interface ChartCallbacks {
+  /** The pointer is over a point of the curve (undefined when it leaves). */
+  onHover(row: PointRow | MarkRow | undefined, x: number, y: number): void;
+  /** The user clicked the plot at this LR. */
+  onPick(lr: number): void;
+}
+
+export class LossChart {
+  private result: Result | undefined;
+  private rows: PointRow[] = [];
+  private marks: MarkRow[] = [];
+  private tangent: TangentRow[] = [];
+  private yDomain: [number, number] | undefined;
+  private showValidation = false;
+  private embedding: Promise<void> = Promise.resolve();
+
+  constructor(private readonly el: HTMLElement, private theme: ChartTheme, private readonly cb: ChartCallbacks) {
+    el.addEventListener('click', (ev) => this.pick(ev));
+  }
+
+  get view() {
+    return this.result?.view;
+  }
+
+  /** Replace everything (snapshot) and re-embed. */
+  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean): Promise<void> {
+    this.rows = rows;
+    this.marks = marks;
+    this.tangent = tangent;
+    this.yDomain = yDomain;
+    this.showValidation = showValidation;
+    return this.reembed();
+  }
+
+  setTheme(theme: ChartTheme): Promise<void> {
+    this.theme = theme;
+    return this.reembed();
+  }
+
+  /** Stream new points into the live chart (no re-embedding). */
+  async append(rows: PointRow[], showValidation: boolean): Promise<void> {
+    await this.embedding;
+    this.rows.push(...rows);
+    if (showValidation && !this.showValidation) { this.showValidation = true; return this.reembed(); }
+    const view = this.result?.view;
+    if (!view) return this.reembed();
+    await view.change('points', changeset().insert(rows)).runAsync();
+  }
+
+  private reembed(): Promise<void> {
+    this.embedding = this.embedding.then(async () => {
+      this.result?.finalize();
+      const spec = chartSpec({ theme: this.theme, yDomain: this.yDomain, showValidation: this.showValidation });
+      spec.datasets = { points: this.rows, marks: this.marks, tangent: this.tangent };
+      this.result = await embed(this.el, spec as never, {
+        ast: true, expr: expressionInterpreter, renderer: 'canvas', actions: false, defaultStyle: false,
+        tooltip: (_handler: unknown, event: MouseEvent, item: { datum?: PointRow | MarkRow } | null) => {
+          this.cb.onHover(item?.datum && 'lr' in item.datum ? item.datum : undefined, event?.clientX ?? 0, event?.clientY ?? 0);
+        },
+      } as never);
+    }).catch((e) => { console.error('chart', e); });
+    return this.embedding;
+  }
+
+  /** The LR under the pointer, from the x scale. */
+  lrAt(clientX: number): number | undefined {
+    const view = this.result?.view;
+    if (!view) return undefined;
+    const canvas = this.el.querySelector('canvas');
+    if (!canvas) return undefined;
+    const rect = canvas.getBoundingClientRect();
+    const [ox] = view.origin();
+    const x = clientX - rect.left - ox;
+    const scale = view.scale('x') as unknown as { invert(v: number): number; range(): number[] } | undefined;
+    if (!scale) return undefined;
+    const [r0, r1] = scale.range();
+    if (x < Math.min(r0, r1) - 2 || x > Math.max(r0, r1) + 2) return undefined;
+    const lr = scale.invert(Math.min(Math.max(x, Math.min(r0, r1)), Math.max(r0, r1)));
+    return Number.isFinite(lr) && lr > 0 ? lr : undefined;
+  }
+
+  private pick(ev: MouseEvent) {
+    const lr = this.lrAt(ev.clientX);
+    if (lr !== undefined) this.cb.onPick(lr);
+  }
+
+  dispose() {
+    this.result?.finalize();
+  }
+}

@@ -1,0 +1,106 @@
+/** The panel's script: renders what the host sends, posts what the user does. State lives in the host. */
+import type { MarkRow, PointRow } from '../src/core/chartSpec';
+import { ExportMessage, PickMessage, PickResultMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, type SuggestionView, type SweepView } from '../src/core/messages';
+import { formatLr, roundSignificant } from '../src/core/format';
+import { LossChart } from './chart';
+import { onThemeChange, readTheme } from './theme';
+import { showTooltip } from './tooltip';
+
+interface VsCodeApi {
+  postMessage(m: unknown): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const tooltip = $('tooltip');
+let view: SweepView | undefined;
+
+const chart = new LossChart($('chart'), readTheme(), {
+  onHover: (row: PointRow | MarkRow | undefined, x: number, y: number) => showTooltip(tooltip, row, x, y),
+  onPick: (lr: number) => {
+    if (view?.status !== 'done') return;
+    setPickResult(`Writing ${formatLr(roundSignificant(lr, view.digits), view.digits)}…`);
+    vscode.postMessage(PickMessage.make({ lr, source: 'plot' }));
+  },
+});
+onThemeChange(() => void chart.setTheme(readTheme()));
+$('chart').addEventListener('mouseleave', () => { tooltip.hidden = true; });
+
+function setPickResult(text: string, ok?: boolean) {
+  const el = $('pick-result');
+  el.textContent = text;
+  el.className = ok === undefined ? '' : ok ? 'ok' : 'fail';
+}
+
+function renderSuggestions(list: SuggestionView[]) {
+  const ol = $('suggestions');
+  ol.replaceChildren(...list.map((s) => {
+    const li = document.createElement('li');
+    if (s.recommended) li.className = 'recommended';
+    const b = document.createElement('button');
+    b.className = 'suggestion';
+    b.dataset.name = s.name;
+    b.disabled = s.lr === undefined || s.name === 'minimumPoint';
+    b.title = s.explanation;
+    b.append(Object.assign(document.createElement('span'), { className: 'label', textContent: s.label + (s.recommended ? ' ★' : '') }));
+    b.append(Object.assign(document.createElement('span'), { className: 'value', textContent: s.text ?? '—' }));
+    b.addEventListener('click', () => {
+      if (s.lr === undefined) return;
+      setPickResult(`Writing ${s.text}…`);
+      vscode.postMessage(PickMessage.make({ lr: s.lr, source: 'suggestion', name: s.name }));
+    });
+    const p = document.createElement('p');
+    p.className = 'explanation';
+    p.textContent = s.spread ? `${s.explanation} (${s.spread})` : s.explanation;
+    li.append(b, p);
+    return li;
+  }));
+}
+
+function render(v: SweepView) {
+  view = v;
+  vscode.setState(v.persist);
+  $('title').textContent = v.title;
+  $('subtitle').textContent = v.subtitle;
+  $('status').textContent = v.statusText;
+  $('status').className = v.status;
+  $('target').textContent = v.target ? `Click the plot or a suggestion to write the LR into ${v.target}.` : '';
+  $('stop').hidden = v.status !== 'running';
+  $('rerun').hidden = v.status === 'running';
+  $('export').hidden = v.status !== 'done';
+  document.body.dataset.status = v.status;
+  renderSuggestions(v.suggestions);
+  void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation).then(() => {
+    document.body.dataset.rendered = String(v.rows.length);
+    if (v.marks.length) document.body.dataset.annotated = 'true'; else delete document.body.dataset.annotated;
+  });
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const m = ev.data;
+  if (SnapshotMessage.is(m)) render(m.params);
+  else if (PointsMessage.is(m) && view) {
+    view.rows.push(...m.params.rows);
+    $('status').textContent = m.params.statusText;
+    void chart.append(m.params.rows, m.params.showValidation).then(() => { document.body.dataset.rendered = String(view!.rows.length); });
+  } else if (PickResultMessage.is(m)) setPickResult(m.params.text, m.params.ok);
+});
+
+$('stop').addEventListener('click', () => vscode.postMessage(StopMessage.make({})));
+$('rerun').addEventListener('click', () => vscode.postMessage(RerunMessage.make({})));
+$<HTMLSelectElement>('export').addEventListener('change', async (ev) => {
+  const sel = ev.target as HTMLSelectElement;
+  const format = sel.value as 'svg' | 'png' | 'csv' | 'json' | '';
+  sel.value = '';
+  if (!format) return;
+  const v = chart.view;
+  let data: string | undefined;
+  if (format === 'svg' && v) data = await v.toSVG();
+  if (format === 'png' && v) data = await v.toImageURL('png', 2);
+  vscode.postMessage(ExportMessage.make({ format, data }));
+});
+
+vscode.postMessage(ReadyMessage.make({}));
