@@ -3,7 +3,7 @@
  * backend configuration, with PyTorch (single thread) as the reference when /usr/bin/python3 has torch.
  *
  *   node dist/bench.js [--json] [--steps N] [--repeats N] [--warmup N] [--workload mlp,cnn,tabular]
- *                      [--backends wasm,wasm-stock,cpu,tensorflow] [--no-pytorch]
+ *                      [--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch]
  *
  * Each step is what the LR finder does per point: set the LR, one optimizer step, read the loss back to the host
  * (createTrainer().step). A result is the median over `repeats` timed runs of `steps` steps, after `warmup` steps.
@@ -23,10 +23,10 @@ import { initBackend } from '../src/engine/backend';
 import { createTrainer } from '../src/engine/trainer';
 
 type WorkloadName = 'mlp' | 'cnn' | 'tabular';
-type BackendConfig = 'wasm' | 'wasm-stock' | 'cpu' | 'tensorflow';
+type BackendConfig = 'wasm' | 'wasm-2t' | 'wasm-stock' | 'cpu' | 'tensorflow';
 
 const WORKLOADS: WorkloadName[] = ['mlp', 'cnn', 'tabular'];
-const BACKENDS: BackendConfig[] = ['tensorflow', 'wasm', 'wasm-stock', 'cpu'];
+const BACKENDS: BackendConfig[] = ['tensorflow', 'wasm', 'wasm-2t', 'wasm-stock', 'cpu'];
 /** Workloads skipped per backend, with the reason printed in the table. */
 const SKIP: Partial<Record<BackendConfig, Partial<Record<WorkloadName, string>>>> = {
   cpu: { cnn: 'skipped: the pure-JS cpu backend takes ~10 s per CNN step' },
@@ -99,7 +99,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--help': case '-h':
         process.stdout.write('usage: bench [--json] [--steps N] [--repeats N] [--warmup N] [--workload mlp,cnn,tabular] ' +
-          '[--backends tensorflow,wasm,wasm-stock,cpu] [--no-pytorch]\n');
+          '[--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch]\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a}`);
@@ -186,8 +186,11 @@ function median(values: number[]): number {
 }
 
 async function runChild(opts: Options, config: BackendConfig): Promise<ChildMessage> {
-  const pref = config === 'wasm-stock' ? 'wasm' : config;
-  const choice = await initBackend(pref, { wasmKernelFixes: config !== 'wasm-stock' });
+  const pref = config === 'wasm-stock' || config === 'wasm-2t' ? 'wasm' : config;
+  const choice = await initBackend(pref, { wasmKernelFixes: config !== 'wasm-stock', wasmThreads: config === 'wasm-2t' ? 2 : 1 });
+  if (config === 'wasm-2t' && !/2 threads/.test(choice.reason)) {
+    return { backend: choice.backend, reason: choice.reason, results: [], error: `2 wasm threads are not available: ${choice.warnings.join(' ')}` };
+  }
   const expected = pref;
   if (choice.backend !== expected) {
     return { backend: choice.backend, reason: choice.reason, results: [], error: `${config} is not available: ${choice.reason}` };

@@ -20,8 +20,9 @@ const stages = [
   { name: 'unit', cmd: [process.execPath, 'scripts/run-mocha.js', 'out/test/unit'] },
   {
     name: 'host', needsHost: true,
-    cmd: [process.execPath, 'scripts/vscode-host/run-ext-tests.cjs', '--extensionDevelopmentPath', root,
-      '--extensionTestsPath', path.join(root, 'out/test/host'), '--timeout', '900'],
+    // The tests edit files: they get a fresh copy of the examples.
+    cmd: () => [process.execPath, 'scripts/vscode-host/run-ext-tests.cjs', '--extensionDevelopmentPath', root,
+      '--extensionTestsPath', path.join(root, 'out/test/host'), '--workspace', copyExamples(), '--timeout', '900'],
     present: () => fs.existsSync(path.join(root, 'out/test/host/index.js')),
   },
   {
@@ -31,10 +32,17 @@ const stages = [
   },
 ];
 
+function copyExamples() {
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'lr-finder-ws-'));
+  fs.cpSync(path.join(root, 'examples'), dir, { recursive: true });
+  return dir;
+}
+
 function run(stage) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const cmd = typeof stage.cmd === 'function' ? stage.cmd() : stage.cmd;
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let counts;
     const scan = (buf, out) => {
       out.write(buf);

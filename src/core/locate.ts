@@ -153,7 +153,7 @@ const OPTIMIZER_NAMES = new Set([
 function isOptimizerName(s: string | undefined): boolean {
   if (!s) return false;
   const last = (s.split(/[./:]/).pop() ?? '').toLowerCase().replace(/[^a-z0-9]/g, '');
-  return last.includes('optim') || last.includes('optimiser') || OPTIMIZER_NAMES.has(last);
+  return last.includes('optim') || OPTIMIZER_NAMES.has(last);
 }
 
 /** The LR finder's own settings (lr_finder, range_test, sweep): their start/end LRs are not the training LR. */
@@ -275,7 +275,8 @@ function locateYaml(text: string): Found[] {
       for (const pair of node.items) {
         if (!isScalar(pair.key) || !isScalar(pair.value) || typeof pair.value.value !== 'string') continue;
         const k = String(pair.key.value);
-        if (/^(type|name|class_?path|_target_|class_?name|optimizer|optim)$/i.test(k)) self.push(pair.value.value);
+        if (/^(optimizer|optim)$/i.test(k)) self.push(k); // {optim: adamw_torch, learning_rate: 5e-5}
+        else if (/^(type|name|class_?path|_target_|class_?name)$/i.test(k)) self.push(pair.value.value);
       }
       for (const pair of node.items) {
         const key = isScalar(pair.key) && pair.key.value !== null && pair.key.value !== undefined ? String(pair.key.value) : undefined;
@@ -315,7 +316,9 @@ function locateJson(text: string): Found[] {
       const self: string[] = [];
       for (const prop of node.children ?? []) {
         const [k, v] = prop.children ?? [];
-        if (k && v && v.type === 'string' && /^(type|name|class_?path|_target_|class_?name|optimizer|optim)$/i.test(String(k.value))) self.push(String(v.value));
+        if (!k || !v || v.type !== 'string') continue;
+        if (/^(optimizer|optim)$/i.test(String(k.value))) self.push(String(k.value));
+        else if (/^(type|name|class_?path|_target_|class_?name)$/i.test(String(k.value))) self.push(String(v.value));
       }
       for (const prop of node.children ?? []) {
         const [k, v] = prop.children ?? [];

@@ -208,7 +208,10 @@ function conv2DBackpropFilter(x: TensorInfo, dy: TensorInfo, attrs: BackpropFilt
   return backpropFilterSwappedConv(x, dy, info, channelsLast, backend);
 }
 
-/** dW [fh*fw*ci, co] = P^T [fh*fw*ci, B*Ho*Wo] . dy [B*Ho*Wo, co] with P^T built in JS (NHWC only). */
+/**
+ * dW [fh*fw*ci, co] = P^T [fh*fw*ci, B*Ho*Wo] . dy [B*Ho*Wo, co] (NHWC only). x is first transposed to channel-major
+ * [ci, B, H, W] so that every row of P^T is assembled from contiguous runs of x.
+ */
 function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: CO,
     filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
@@ -218,31 +221,36 @@ function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_ut
   const cols = B * Ho * Wo;
   const temps: TensorInfo[] = [];
   try {
+    const xT = transpose(backend, x, [3, 0, 1, 2]);
+    temps.push(xT);
     const pt = backend.makeOutput([1, rows, cols], 'float32');
     temps.push(pt);
-    const xs = heapF32(backend, x);
+    const xs = heapF32(backend, xT);
     const out = heapF32(backend, pt);
     for (let di = 0; di < FH; di++) {
       for (let dj = 0; dj < FW; dj++) {
         // output columns j whose input column j*SW+dj-left lies inside [0, W)
-        const jLo = Math.max(0, Math.ceil((left - dj) / SW));
-        const jHi = Math.min(Wo, Math.floor((W - 1 + left - dj) / SW) + 1);
+        const jLo = Math.min(Wo, Math.max(0, Math.ceil((left - dj) / SW)));
+        const jHi = Math.max(jLo, Math.min(Wo, Math.floor((W - 1 + left - dj) / SW) + 1));
+        const colOffset = jLo * SW + dj - left;
         for (let c = 0; c < C; c++) {
           let o = ((di * FW + dj) * C + c) * cols;
           for (let b = 0; b < B; b++) {
-            for (let i = 0; i < Ho; i++) {
+            const imageBase = (c * B + b) * H;
+            for (let i = 0; i < Ho; i++, o += Wo) {
               const r = i * SH + di - top;
-              if (r < 0 || r >= H || jHi <= jLo) {
+              if (r < 0 || r >= H) {
                 out.fill(0, o, o + Wo);
-                o += Wo;
                 continue;
               }
-              if (jLo > 0) out.fill(0, o, o + jLo);
-              let src = ((b * H + r) * W + (jLo * SW + dj - left)) * C + c;
-              const step = SW * C;
-              for (let j = jLo; j < jHi; j++, src += step) out[o + j] = xs[src];
-              if (jHi < Wo) out.fill(0, o + Math.max(jHi, 0), o + Wo);
-              o += Wo;
+              for (let j = 0; j < jLo; j++) out[o + j] = 0;
+              let src = (imageBase + r) * W + colOffset;
+              if (SW === 1) {
+                for (let j = jLo; j < jHi; j++) out[o + j] = xs[src++];
+              } else {
+                for (let j = jLo; j < jHi; j++, src += SW) out[o + j] = xs[src];
+              }
+              for (let j = jHi; j < Wo; j++) out[o + j] = 0;
             }
           }
         }
@@ -371,6 +379,269 @@ function conv2DBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: Backprop
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// A few memory-bound loops as a tiny hand-assembled WebAssembly SIMD module that shares the wasm backend's memory
+// (tfjs has no kernel for them, and plain JS loops are 5-10x slower). Built once per backend instance; if the runtime
+// cannot compile it (no SIMD) the JS loops below are used instead.
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const bytesOf = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+
+// instructions
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const tee = (i: number) => [0x22, ...uleb(i)];
+const i32c = (n: number) => [0x41, ...sleb(n)];
+const ADD = [0x6a];
+const MUL = [0x6c];
+const LT_U = [0x49];
+const LOOP = [0x03, 0x40];
+const END = [0x0b];
+const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+const simd = (code: number) => [0xfd, ...uleb(code)];
+const LOAD = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
+const STORE = [...simd(0x0b), 0, 0]; // v128.store
+const v128c = (bytes: number[]) => [...simd(0x0c), ...bytes];
+const F32X4_GT = simd(0x44);
+const AND = simd(0x4e);
+const ANDNOT = simd(0x4f); // a & ~b
+const OR = simd(0x50);
+const BITSELECT = simd(0x52); // (a & c) | (b & ~c)
+const F32X4_SPLAT = simd(0x13);
+const F32X4_SQRT = simd(0xe3);
+const F32X4_ADD = simd(0xe4);
+const F32X4_MUL = simd(0xe6);
+const F32X4_DIV = simd(0xe7);
+const F64X2_ADD = simd(0xf0);
+const F64X2_PROMOTE_LOW = simd(0x5f);
+const SHUFFLE_HIGH_TO_LOW = [...simd(0x0d), 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** `counter += step; br_if (counter < limit)` closing a do-while loop. */
+const nextLoop = (counter: number, step: number[], limit: number[]) => [...get(counter), ...step, ...ADD, ...tee(counter), ...limit, ...LT_U, ...brIf(0), ...END];
+
+interface FuncDef { name: string; params: number[]; locals: Array<[number, number]>; body: number[] }
+
+/**
+ * maxPoolGrad2x2(x, dy, out, ho, wo, cBytes, rowBytes): one NHWC image, 2x2 windows with stride 2, C % 4 == 0.
+ * Per window the first strict maximum (starting from -Infinity, as the cpu backend) receives dy; others get 0.
+ */
+function maxPoolGrad2x2Func(): FuncDef {
+  const [x, dy, out, ho, wo, cb, rb] = [0, 1, 2, 3, 4, 5, 6];
+  const [yr, j, c, px, po, pg, xrow, orow] = [7, 8, 9, 10, 11, 12, 13, 14];
+  const [v0, v1, v2, v3, m, c0, c1, c2, c3, g, ninf] = [15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+  const addr = (base: number, ...extra: number[]) => [...get(base), ...get(c), ...ADD, ...extra.flatMap((e) => [...get(e), ...ADD])];
+  const body = [
+    ...v128c([0, 0, 0x80, 0xff, 0, 0, 0x80, 0xff, 0, 0, 0x80, 0xff, 0, 0, 0x80, 0xff]), ...set(ninf),
+    ...get(dy), ...set(pg),
+    ...i32c(0), ...set(yr),
+    ...LOOP,
+    ...get(x), ...get(yr), ...get(rb), ...MUL, ...i32c(2), ...MUL, ...ADD, ...set(xrow),
+    ...get(out), ...get(yr), ...get(rb), ...MUL, ...i32c(2), ...MUL, ...ADD, ...set(orow),
+    ...i32c(0), ...set(j),
+    ...LOOP,
+    ...get(xrow), ...get(j), ...get(cb), ...MUL, ...i32c(2), ...MUL, ...ADD, ...set(px),
+    ...get(orow), ...get(j), ...get(cb), ...MUL, ...i32c(2), ...MUL, ...ADD, ...set(po),
+    ...i32c(0), ...set(c),
+    ...LOOP,
+    ...addr(px), ...LOAD, ...set(v0),
+    ...addr(px, cb), ...LOAD, ...set(v1),
+    ...addr(px, rb), ...LOAD, ...set(v2),
+    ...addr(px, rb, cb), ...LOAD, ...set(v3),
+    ...get(v0), ...get(ninf), ...F32X4_GT, ...set(c0), ...get(v0), ...get(ninf), ...get(c0), ...BITSELECT, ...set(m),
+    ...get(v1), ...get(m), ...F32X4_GT, ...set(c1), ...get(v1), ...get(m), ...get(c1), ...BITSELECT, ...set(m),
+    ...get(v2), ...get(m), ...F32X4_GT, ...set(c2), ...get(v2), ...get(m), ...get(c2), ...BITSELECT, ...set(m),
+    ...get(v3), ...get(m), ...F32X4_GT, ...set(c3),
+    ...get(pg), ...LOAD, ...set(g),
+    ...get(pg), ...i32c(16), ...ADD, ...set(pg),
+    ...addr(po), ...get(g), ...get(c0), ...get(c1), ...get(c2), ...OR, ...get(c3), ...OR, ...ANDNOT, ...AND, ...STORE,
+    ...addr(po, cb), ...get(g), ...get(c1), ...get(c2), ...ANDNOT, ...get(c3), ...ANDNOT, ...AND, ...STORE,
+    ...addr(po, rb), ...get(g), ...get(c2), ...get(c3), ...ANDNOT, ...AND, ...STORE,
+    ...addr(po, rb, cb), ...get(g), ...get(c3), ...AND, ...STORE,
+    ...nextLoop(c, i32c(16), get(cb)),
+    ...nextLoop(j, i32c(1), get(wo)),
+    ...nextLoop(yr, i32c(1), get(ho)),
+  ];
+  return { name: 'maxPoolGrad2x2', params: Array(7).fill(I32), locals: [[8, I32], [11, V128]], body };
+}
+
+/** sumRows(x, acc, rows, innerBytes): acc (f64[inner], zeroed) += sum over rows of x (f32[rows, inner]), inner % 4 == 0. */
+function sumRowsFunc(): FuncDef {
+  const [x, acc, rows, ib] = [0, 1, 2, 3];
+  const [r, c, a] = [4, 5, 6];
+  const [v] = [7];
+  const body = [
+    ...i32c(0), ...set(r),
+    ...LOOP,
+    ...i32c(0), ...set(c),
+    ...LOOP,
+    ...get(x), ...get(c), ...ADD, ...LOAD, ...set(v),
+    ...get(acc), ...get(c), ...i32c(2), ...MUL, ...ADD, ...set(a),
+    ...get(a), ...get(a), ...LOAD, ...get(v), ...F64X2_PROMOTE_LOW, ...F64X2_ADD, ...STORE,
+    ...get(a), ...i32c(16), ...ADD, ...get(a), ...i32c(16), ...ADD, ...LOAD,
+    ...get(v), ...get(v), ...SHUFFLE_HIGH_TO_LOW, ...F64X2_PROMOTE_LOW, ...F64X2_ADD, ...STORE,
+    ...nextLoop(c, i32c(16), get(ib)),
+    ...get(x), ...get(ib), ...ADD, ...set(x),
+    ...nextLoop(r, i32c(1), get(rows)),
+  ];
+  return { name: 'sumRows', params: Array(4).fill(I32), locals: [[3, I32], [1, V128]], body };
+}
+
+/** addRows(x, b, out, rows, innerBytes): out[r, :] = x[r, :] + b[:] (f32, inner % 4 == 0). */
+function addRowsFunc(): FuncDef {
+  const [x, b, out, rows, ib] = [0, 1, 2, 3, 4];
+  const [r, c] = [5, 6];
+  const body = [
+    ...i32c(0), ...set(r),
+    ...LOOP,
+    ...i32c(0), ...set(c),
+    ...LOOP,
+    ...get(out), ...get(c), ...ADD,
+    ...get(x), ...get(c), ...ADD, ...LOAD,
+    ...get(b), ...get(c), ...ADD, ...LOAD,
+    ...F32X4_ADD, ...STORE,
+    ...nextLoop(c, i32c(16), get(ib)),
+    ...get(x), ...get(ib), ...ADD, ...set(x),
+    ...get(out), ...get(ib), ...ADD, ...set(out),
+    ...nextLoop(r, i32c(1), get(rows)),
+  ];
+  return { name: 'addRows', params: Array(5).fill(I32), locals: [[2, I32]], body };
+}
+
+
+/**
+ * adamUpdate(w, g, m, v, wOut, mOut, vOut, bytes, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr): tfjs' Adam update in
+ * one pass, with the same float32 operations in the same order as AdamOptimizer.applyGradients.
+ */
+function adamUpdateFunc(): FuncDef {
+  const [w, g, m, v, wo, mo, vo, bytes] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const scalars = [8, 9, 10, 11, 12, 13, 14, 15];
+  const [i] = [16];
+  const [B1, OB1, B2, OB2, C1, C2, EPS, NLR, gv, m2, v2] = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
+  const at = (base: number) => [...get(base), ...get(i), ...ADD];
+  const body = [
+    ...scalars.flatMap((p, k) => [...get(p), ...F32X4_SPLAT, ...set(B1 + k)]),
+    ...i32c(0), ...set(i),
+    ...LOOP,
+    ...at(g), ...LOAD, ...set(gv),
+    // m' = m*b1 + g*(1-b1)
+    ...at(mo), ...at(m), ...LOAD, ...get(B1), ...F32X4_MUL, ...get(gv), ...get(OB1), ...F32X4_MUL, ...F32X4_ADD, ...tee(m2), ...STORE,
+    // v' = v*b2 + (g*g)*(1-b2)
+    ...at(vo), ...at(v), ...LOAD, ...get(B2), ...F32X4_MUL, ...get(gv), ...get(gv), ...F32X4_MUL, ...get(OB2), ...F32X4_MUL,
+    ...F32X4_ADD, ...tee(v2), ...STORE,
+    // w' = ((m'/c1) / (sqrt(v'/c2) + eps)) * (-lr) + w
+    ...at(wo),
+    ...get(m2), ...get(C1), ...F32X4_DIV,
+    ...get(v2), ...get(C2), ...F32X4_DIV, ...F32X4_SQRT, ...get(EPS), ...F32X4_ADD,
+    ...F32X4_DIV, ...get(NLR), ...F32X4_MUL, ...at(w), ...LOAD, ...F32X4_ADD, ...STORE,
+    ...nextLoop(i, i32c(16), get(bytes)),
+  ];
+  return { name: 'adamUpdate', params: [...Array(8).fill(I32), ...Array(8).fill(F32)], locals: [[1, I32], [11, V128]], body };
+}
+
+function assemble(funcs: FuncDef[], shared: boolean): Uint8Array {
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
+  // memory import "env"."memory": shared memories need a maximum (4 GiB covers any wasm32 memory).
+  const limits = shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
+  const imports = vec([[...bytesOf('env'), ...bytesOf('memory'), 0x02, ...limits]]);
+  const code = funcs.map((f) => {
+    const body = [...vec(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.body, ...END];
+    return [...uleb(body.length), ...body];
+  });
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
+    ...section(7, vec(funcs.map((f, i) => [...bytesOf(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(code)),
+  ]);
+}
+
+interface SimdKernels {
+  maxPoolGrad2x2(x: number, dy: number, out: number, ho: number, wo: number, cBytes: number, rowBytes: number): void;
+  sumRows(x: number, acc: number, rows: number, innerBytes: number): void;
+  addRows(x: number, b: number, out: number, rows: number, innerBytes: number): void;
+  adamUpdate(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, bytes: number,
+    b1: number, ob1: number, b2: number, ob2: number, c1: number, c2: number, eps: number, nlr: number): void;
+}
+
+interface EmscriptenModuleLike {
+  asm?: Record<string, unknown>;
+  wasmMemory?: unknown;
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/** The WebAssembly global (not in this project's TypeScript lib). */
+interface WebAssemblyApi {
+  Memory: abstract new (...args: never[]) => { readonly buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+
+const simdCache = new WeakMap<object, SimdKernels | null>();
+
+/** The SIMD helpers bound to this backend's memory, or null if they cannot be used here. */
+function simdKernels(backend: WasmBackendLike): SimdKernels | null {
+  const module = (backend as unknown as { wasm?: EmscriptenModuleLike }).wasm;
+  if (!module) return null;
+  if (simdCache.has(module)) return simdCache.get(module) ?? null;
+  let kernels: SimdKernels | null = null;
+  try {
+    const wa = (globalThis as unknown as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+    const candidates = [module.wasmMemory, ...Object.values(module.asm ?? {})];
+    const memory = wa && candidates.find((m) => m instanceof wa.Memory && (m as { buffer: unknown }).buffer === module.HEAPU8.buffer) as
+      { buffer: ArrayBufferLike } | undefined;
+    if (wa && memory) {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const bytes = assemble([maxPoolGrad2x2Func(), sumRowsFunc(), addRowsFunc(), adamUpdateFunc()], shared);
+      const instance = new wa.Instance(new wa.Module(bytes), { env: { memory } });
+      kernels = instance.exports as unknown as SimdKernels;
+    }
+  } catch (err) {
+    if (process.env.LRF_DEBUG) console.error(err);
+    kernels = null; // e.g. a runtime without WebAssembly SIMD
+  }
+  simdCache.set(module, kernels);
+  return kernels;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+function heapOffset(backend: WasmBackendLike, info: TensorInfo): number {
+  const view = backend.typedArrayFromHeap(info);
+  return view.byteOffset;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 // MaxPoolGrad
 
 interface MaxPoolGradAttrs {
@@ -392,12 +663,24 @@ function maxPoolGrad(dy: TensorInfo, input: TensorInfo, attrs: MaxPoolGradAttrs,
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const dx = backend.makeOutput(input.shape.slice(), 'float32');
+  const rowStride = W * C;
+  const nonOverlapping2x2 = FH === 2 && FW === 2 && SH === 2 && SW === 2 && top === 0 && left === 0 && 2 * Ho <= H && 2 * Wo <= W;
+  const kernels = nonOverlapping2x2 && C % 4 === 0 && Ho > 0 && Wo > 0 ? simdKernels(backend) : null;
+  if (kernels) {
+    if (2 * Ho < H || 2 * Wo < W) heapF32(backend, dx).fill(0); // rows/columns no window covers
+    const xo = heapOffset(backend, input);
+    const go = heapOffset(backend, dy);
+    const oo = heapOffset(backend, dx);
+    for (let b = 0; b < B; b++) {
+      kernels.maxPoolGrad2x2(xo + b * H * rowStride * 4, go + b * Ho * Wo * C * 4, oo + b * H * rowStride * 4, Ho, Wo, C * 4, rowStride * 4);
+    }
+    return dx;
+  }
   const x = heapF32(backend, input);
   const g = heapF32(backend, dy);
   const out = heapF32(backend, dx);
   out.fill(0);
-  const rowStride = W * C;
-  if (FH === 2 && FW === 2 && SH === 2 && SW === 2 && top === 0 && left === 0 && 2 * Ho <= H && 2 * Wo <= W) {
+  if (nonOverlapping2x2) {
     // Non-overlapping 2x2 windows fully inside the input (the common MaxPooling2D(2) case).
     let gi = 0;
     for (let b = 0; b < B; b++) {
@@ -470,6 +753,21 @@ function sumLeading(x: TensorInfo, attrs: { axis: number | number[]; keepDims: b
   const inner = size(x.shape.slice(k));
   if (outer < 2) return null;
   const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+  const kernels = inner % 4 === 0 ? simdKernels(backend) : null;
+  if (kernels) {
+    const module = (backend as unknown as { wasm: EmscriptenModuleLike }).wasm;
+    const acc = module._malloc(inner * 8);
+    try {
+      const out = backend.makeOutput(outShape, 'float32');
+      new Float64Array(module.HEAPU8.buffer, acc, inner).fill(0);
+      kernels.sumRows(heapOffset(backend, x), acc, outer, inner * 4);
+      const sums = new Float64Array(module.HEAPU8.buffer, acc, inner);
+      heapF32(backend, out).set(sums);
+      return out;
+    } finally {
+      module._free(acc);
+    }
+  }
   const out = backend.makeOutput(outShape, 'float32');
   const xs = heapF32(backend, x);
   const res = heapF32(backend, out);
@@ -480,6 +778,135 @@ function sumLeading(x: TensorInfo, attrs: { axis: number | number[]; keepDims: b
   }
   for (let j = 0; j < inner; j++) res[j] = acc[j];
   return out;
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Add of a per-channel bias (x [..., C] + b [C]): the wasm kernel's broadcasting path is ~4x slower than a plain add.
+
+function addBias(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike): TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  let x = a;
+  let bias = b;
+  if (size(a.shape) < size(b.shape)) {
+    x = b;
+    bias = a;
+  }
+  const C = x.shape[x.shape.length - 1];
+  if (x.shape.length < 2 || C % 4 !== 0 || size(bias.shape) !== C || bias.shape.length > x.shape.length) return null;
+  if (bias.shape.length > 0 && bias.shape[bias.shape.length - 1] !== C) return null;
+  const rows = size(x.shape) / C;
+  if (rows < 2) return null;
+  const kernels = simdKernels(backend);
+  if (!kernels) return null;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  kernels.addRows(heapOffset(backend, x), heapOffset(backend, bias), heapOffset(backend, out), rows, C * 4);
+  return out;
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Fused Adam update. tfjs' AdamOptimizer runs 14 elementwise kernels per variable, each a full pass over memory; on
+// wasm that is a third of an MLP training step. The LrfAdamUpdate kernel does the same float32 arithmetic in one pass,
+// and AdamOptimizer.applyGradients is wrapped to use it while the wasm backend is active (other backends, and
+// non-float32 variables, keep the original code path). Optimizer state (moments, accBeta) is kept in the same fields,
+// so getWeights/setWeights and serialization are unchanged.
+
+const ADAM_KERNEL = 'LrfAdamUpdate';
+
+interface AdamAttrs { b1: number; ob1: number; b2: number; ob2: number; c1: number; c2: number; eps: number; nlr: number }
+
+function adamUpdateKernel(args: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const { w, g, m, v } = args.inputs as Record<'w' | 'g' | 'm' | 'v', TensorInfo>;
+  const a = args.attrs as unknown as AdamAttrs;
+  const n = size(w.shape);
+  const wo = backend.makeOutput(w.shape.slice(), 'float32');
+  const mo = backend.makeOutput(w.shape.slice(), 'float32');
+  const vo = backend.makeOutput(w.shape.slice(), 'float32');
+  const kernels = simdKernels(backend);
+  const n4 = kernels ? n - (n % 4) : 0;
+  if (kernels && n4 > 0) {
+    kernels.adamUpdate(heapOffset(backend, w), heapOffset(backend, g), heapOffset(backend, m), heapOffset(backend, v),
+      heapOffset(backend, wo), heapOffset(backend, mo), heapOffset(backend, vo), n4 * 4,
+      a.b1, a.ob1, a.b2, a.ob2, a.c1, a.c2, a.eps, a.nlr);
+  }
+  if (n4 < n) {
+    const [W, G, M, V, WO, MO, VO] = [w, g, m, v, wo, mo, vo].map((t) => heapF32(backend, t));
+    const f = Math.fround;
+    for (let k = n4; k < n; k++) {
+      const mk = f(f(M[k] * a.b1) + f(G[k] * a.ob1));
+      const vk = f(f(V[k] * a.b2) + f(f(G[k] * G[k]) * a.ob2));
+      MO[k] = mk;
+      VO[k] = vk;
+      const t = f(f(mk / a.c1) / f(f(Math.sqrt(f(vk / a.c2))) + a.eps));
+      WO[k] = f(f(t * a.nlr) + W[k]);
+    }
+  }
+  return [wo, mo, vo];
+}
+
+interface AdamInternals {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+  incrementIterations(): void;
+}
+
+type ApplyGradients = (this: unknown, grads: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>) => void;
+let adamPatched = false;
+
+function patchAdamOptimizer(): void {
+  if (adamPatched) return;
+  adamPatched = true;
+  const proto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
+  const original = proto.applyGradients;
+  proto.applyGradients = function fusedApplyGradients(variableGradients) {
+    const self = this as AdamInternals;
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const registered = tf.engine().registeredVariables;
+    const usable = tf.getBackend() === BACKEND && tf.getKernel(ADAM_KERNEL, BACKEND) != null &&
+      names.every((name) => registered[name] == null || registered[name].dtype === 'float32');
+    if (!usable) {
+      original.call(this, variableGradients);
+      return;
+    }
+    tf.tidy(() => {
+      const f = Math.fround;
+      const c1 = f(1 - self.accBeta1.dataSync()[0]);
+      const c2 = f(1 - self.accBeta2.dataSync()[0]);
+      const attrs: AdamAttrs = {
+        b1: f(self.beta1), ob1: f(1 - self.beta1), b2: f(self.beta2), ob2: f(1 - self.beta2),
+        c1, c2, eps: f(self.epsilon), nlr: f(-self.learningRate),
+      };
+      names.forEach((name, i) => {
+        const value = registered[name];
+        if (self.accumulatedFirstMoment[i] == null) {
+          self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        }
+        if (self.accumulatedSecondMoment[i] == null) {
+          self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        }
+        const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+        if (gradient == null) return;
+        const firstMoment = (self.accumulatedFirstMoment[i] as { variable: tf.Variable }).variable;
+        const secondMoment = (self.accumulatedSecondMoment[i] as { variable: tf.Variable }).variable;
+        const [w2, m2, v2] = tf.engine().runKernel(ADAM_KERNEL,
+          { w: value, g: gradient, m: firstMoment, v: secondMoment }, attrs as unknown as NamedAttrMap) as tf.Tensor[];
+        firstMoment.assign(m2);
+        secondMoment.assign(v2);
+        value.assign(w2);
+      });
+      self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
+      self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
+    });
+    self.incrementIterations();
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -543,6 +970,12 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel('MaxPoolGrad', withFallback('MaxPoolGrad', (args) => maxPoolGrad(
     args.inputs.dy as TensorInfo, args.inputs.input as TensorInfo,
     args.attrs as unknown as MaxPoolGradAttrs, args.backend as WasmBackendLike)));
+  if (tf.getKernel(ADAM_KERNEL, BACKEND) == null) {
+    tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: BACKEND, kernelFunc: adamUpdateKernel as unknown as KernelFunc });
+  }
+  patchAdamOptimizer();
+  replaceKernel('Add', withFallback('Add', (args) => addBias(
+    args.inputs.a as TensorInfo, args.inputs.b as TensorInfo, args.backend as WasmBackendLike)));
   replaceKernel('Sum', withFallback('Sum', (args) => sumLeading(
     args.inputs.x as TensorInfo, args.attrs as unknown as { axis: number | number[]; keepDims: boolean },
     args.backend as WasmBackendLike)));

@@ -23,9 +23,9 @@ export async function chooseConfig(explicit?: vscode.Uri, lastEditor?: vscode.Te
   const configs = await findConfigs();
   if (configs.length === 1) return configs[0];
   if (configs.length === 0) {
-    const choice = await vscode.window.showInformationMessage(
-      'No LR Finder training config (lr-finder.yaml) in this workspace. Create one from an example?', 'Create lr-finder.yaml');
-    if (choice) await vscode.commands.executeCommand('lrFinder.createConfig');
+    void vscode.window.showInformationMessage(
+      'No LR Finder training config (lr-finder.yaml) in this workspace. Create one from an example?', 'Create lr-finder.yaml')
+      .then((choice) => { if (choice) void vscode.commands.executeCommand('lrFinder.createConfig'); });
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(configs.map((u) => ({

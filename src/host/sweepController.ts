@@ -49,10 +49,10 @@ export class SweepController implements vscode.Disposable {
 
   async findLearningRate(uri?: vscode.Uri): Promise<void> {
     if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showWarningMessage(
+      // Notifications are not awaited: the command returns while the message is shown.
+      void vscode.window.showWarningMessage(
         'LR Finder runs the training config, its data and model from this workspace, so it only runs in a trusted workspace.',
-        'Manage Workspace Trust');
-      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+        'Manage Workspace Trust').then((choice) => { if (choice) void vscode.commands.executeCommand('workbench.trust.manage'); });
       return;
     }
     const configUri = await chooseConfig(uri, this.lastEditor);
@@ -62,8 +62,8 @@ export class SweepController implements vscode.Disposable {
     const issues = this.diagnostics.validate(doc);
     if (issues.length) {
       const i = issues[0];
-      const choice = await vscode.window.showErrorMessage(`${path.basename(configUri.fsPath)}:${i.line}:${i.column}: ${i.message}`, 'Show Problems');
-      if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
+      void vscode.window.showErrorMessage(`${path.basename(configUri.fsPath)}:${i.line}:${i.column}: ${i.message}`, 'Show Problems')
+        .then((choice) => { if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems'); });
       return;
     }
     if (this.running) {

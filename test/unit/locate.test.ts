@@ -223,6 +223,7 @@ describe('locate: YAML', () => {
       '  _target_: torch.optim.Adam',
       '  lr: 3e-4',
       'trainer: {learning_rate: 5e-5}',
+      'hf_args: {optim: adamw_torch, learning_rate: 2e-5}',
       '',
     ].join('\n');
     const list = locateLearningRates('c.yaml', src);
@@ -230,10 +231,11 @@ describe('locate: YAML', () => {
       [4, 32, 'model.optim.param_groups[0].lr', '1e-4', 1e-4],
       [6, 13, 'model.optim.param_groups[1].lr', '1e-3', 1e-3],
       [11, 7, 'hydra_opt.lr', '3e-4', 3e-4],
+      [13, 46, 'hf_args.learning_rate', '2e-5', 2e-5],
       [8, 12, 'SOLVER.BASE_LR', '0.02', 0.02],
       [12, 26, 'trainer.learning_rate', '5e-5', 5e-5],
     ]);
-    assert.deepStrictEqual(list.map((c) => c.score), [120, 120, 120, 105, 100]);
+    assert.deepStrictEqual(list.map((c) => c.score), [120, 120, 120, 120, 105, 100]);
   });
 
   it("reads LR Finder's own config: optimizer.learningRate, not the sweep range", () => {

@@ -1,0 +1,178 @@
+/** Inside a real VS Code (code-server) extension host, on a copy of the examples: the real API, no mocks. */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { LrFinderApi } from '../../src/extension';
+import { PickMessage } from '../../src/core/messages';
+import { isSuggestion } from '../../src/core/analysis';
+import { analyzeRecord } from '../../src/core/sweepView';
+
+const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function api(): Promise<LrFinderApi> {
+  const ext = vscode.extensions.getExtension<LrFinderApi>('lr-finder.lr-finder');
+  assert.ok(ext, 'extension is installed');
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+async function until<T>(f: () => T | undefined | false, ms = 60000, what = 'condition'): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); } catch { return true; }
+}
+
+describe('LR Finder in a real VS Code host', () => {
+  before(async () => {
+    await vscode.workspace.getConfiguration('lrFinder').update('confirmBeforeWriting', false, vscode.ConfigurationTarget.Global);
+  });
+
+  it('activates with the commands contributed, quickly', async () => {
+    const a = await api();
+    const cmds = await vscode.commands.getCommands(true);
+    for (const c of ['lrFinder.findLearningRate', 'lrFinder.insertSuggested', 'lrFinder.stop']) assert.ok(cmds.includes(c), c);
+    console.log(`      activation took ${a.activationMs} ms`);
+    assert.ok(a.activationMs < 1000);
+  });
+
+  it('Find Learning Rate on the iris example produces a curve and suggestions in the panel', async () => {
+    const a = await api();
+    const cfg = vscode.Uri.file(path.join(ws(), 'iris', 'lr-finder.yaml'));
+    await vscode.window.showTextDocument(cfg);
+    await vscode.commands.executeCommand('lrFinder.findLearningRate');
+    await a.controller.idle();
+    const r = a.controller.lastRecord!;
+    assert.ok(r.end, `sweep ended (error: ${r.error})`);
+    assert.strictEqual(r.points.length, r.end!.points);
+    assert.ok(r.points.length >= 50);
+    assert.ok(a.controller.panelView, 'panel is open');
+    const snapshot = (a.controller.panelView as unknown as { snapshot: { suggestions: { name: string; lr?: number }[]; marks: unknown[]; status: string } }).snapshot;
+    assert.strictEqual(snapshot.status, 'done');
+    assert.ok(snapshot.suggestions.find((s) => s.name === 'valley')?.lr);
+    assert.ok(snapshot.marks.length >= 2, 'steepest and minimum annotations');
+  });
+
+  it('a plot click (through the webview message path) writes the LR; Undo restores the file', async () => {
+    const a = await api();
+    const file = path.join(ws(), 'iris', 'lr-finder.yaml');
+    const before = fs.readFileSync(file, 'utf8');
+    a.controller.simulateWebviewMessage(PickMessage.make({ lr: 0.0031622, source: 'plot' }));
+    const doc = await until(() => vscode.workspace.textDocuments.find((d) => d.fileName === file && d.getText().includes('learningRate: 0.0032')), 20000, 'the edit');
+    const after = doc.getText();
+    assert.strictEqual(after, before.replace('learningRate: 0.001', 'learningRate: 0.0032'), 'only the literal changed');
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    await until(() => doc.getText() === before, 10000, 'undo');
+  });
+
+  it('writes into the training script named by lrTarget, keeping its number style', async () => {
+    const a = await api();
+    const cfg = vscode.Uri.file(path.join(ws(), 'breast-cancer', 'lr-finder.yaml'));
+    await vscode.commands.executeCommand('lrFinder.findLearningRate', cfg);
+    await a.controller.idle();
+    assert.ok(a.controller.lastRecord?.end);
+    const train = path.join(ws(), 'breast-cancer', 'train.py');
+    const before = fs.readFileSync(train, 'utf8');
+    assert.ok(await a.controller.pick(0.0456));
+    const doc = vscode.workspace.textDocuments.find((d) => d.fileName === train)!;
+    assert.strictEqual(doc.getText(), before.replace('"--lr", type=float, default=0.01,', '"--lr", type=float, default=0.046,'));
+    assert.ok(doc.getText().includes('# lr = 0.5 diverged'), 'the comment is untouched');
+    await vscode.commands.executeCommand('undo');
+  });
+
+  it('Insert Suggested Learning Rate writes the recommended suggestion', async () => {
+    const a = await api();
+    const r = a.controller.lastRecord!;
+    const valley = analyzeRecord(r).suggestions.valley;
+    assert.ok(isSuggestion(valley));
+    const train = path.join(ws(), 'breast-cancer', 'train.py');
+    await vscode.commands.executeCommand('lrFinder.insertSuggested');
+    const doc = vscode.workspace.textDocuments.find((d) => d.fileName === train)!;
+    const m = /"--lr", type=float, default=([0-9.e-]+)/.exec(doc.getText());
+    assert.ok(m);
+    assert.strictEqual(Number(m![1]), Number(valley.lr.toPrecision(2)));
+    await vscode.commands.executeCommand('undo');
+  });
+
+  it('Stop ends the child process (and its group) within a second', async () => {
+    const a = await api();
+    const cfg = path.join(ws(), 'digits-cnn', 'lr-finder.yaml');
+    const text = fs.readFileSync(cfg, 'utf8');
+    fs.writeFileSync(cfg, text.replace('numIter: 100', 'numIter: 20000'));
+    try {
+      void vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(cfg));
+      await until(() => (a.controller.lastRecord?.points.length ?? 0) > 5 && a.controller.lastRecord?.configPath === cfg, 60000, 'points');
+      const pid = (a.controller as unknown as { running?: { proc: { pid?: number } } }).running?.proc.pid;
+      assert.ok(alive(pid), 'engine is running');
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('lrFinder.stop');
+      await until(() => !alive(pid), 1000, 'the child to exit');
+      assert.ok(Date.now() - t0 < 1500);
+      assert.strictEqual(a.controller.lastRecord?.end?.reason, 'cancelled');
+      assert.ok(!a.controller.isRunning);
+    } finally {
+      fs.writeFileSync(cfg, text);
+    }
+  });
+
+  it('a broken config shows a diagnostic at its line, cleared when fixed', async () => {
+    const a = await api();
+    const uri = vscode.Uri.file(path.join(ws(), 'iris', 'lr-finder.yaml'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    const text = doc.getText();
+    const off = text.indexOf('learningRate: 0.001');
+    await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(off), doc.positionAt(off + 'learningRate'.length)), 'learning_rate'));
+    const diags = await until(() => { const d = vscode.languages.getDiagnostics(uri); return d.length ? d : undefined; }, 5000, 'a diagnostic');
+    assert.strictEqual(diags[0].range.start.line, doc.positionAt(off).line);
+    assert.match(diags[0].message, /did you mean "learningRate"/);
+    // Running the command on it refuses to start.
+    await vscode.commands.executeCommand('lrFinder.findLearningRate', uri);
+    assert.ok(!a.controller.isRunning);
+    await vscode.commands.executeCommand('undo');
+    await until(() => vscode.languages.getDiagnostics(uri).length === 0, 5000, 'diagnostics to clear');
+    await doc.save();
+  });
+
+  it('an engine-side data error (missing column) becomes a diagnostic and a clear message', async () => {
+    const a = await api();
+    const cfg = path.join(ws(), 'iris', 'broken.lr-finder.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(path.join(ws(), 'iris', 'lr-finder.yaml'), 'utf8').replace('label: species', 'label: kind'));
+    try {
+      await vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(cfg));
+      await a.controller.idle();
+      assert.match(a.controller.lastRecord!.error!, /column "kind" is not in/);
+      const d = vscode.languages.getDiagnostics(vscode.Uri.file(cfg));
+      assert.ok(d.some((x) => /column "kind"/.test(x.message) && x.range.start.line === 9), JSON.stringify(d.map((x) => [x.message, x.range.start.line])));
+      // The extension keeps working afterwards.
+      await vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(path.join(ws(), 'iris', 'lr-finder.yaml')));
+      await a.controller.idle();
+      assert.ok(a.controller.lastRecord?.end);
+    } finally {
+      fs.rmSync(cfg, { force: true });
+    }
+  });
+
+  it('the panel restores from the state the webview saved (serializer path)', async () => {
+    const a = await api();
+    const rec = a.controller.lastRecord!;
+    a.controller.panelView!.dispose();
+    await until(() => !a.controller.panelView, 5000, 'panel closed');
+    const panel = vscode.window.createWebviewPanel('lrFinder.plot', 'LR Finder', vscode.ViewColumn.Beside, {});
+    a.controller.restore(panel, { record: rec, configUri: vscode.Uri.file(rec.configPath).toString(), target: 'x' });
+    const snap = (a.controller.panelView as unknown as { snapshot: { status: string; rows: unknown[] } }).snapshot;
+    assert.strictEqual(snap.status, 'done');
+    assert.strictEqual(snap.rows.length, rec.points.length);
+  });
+});
