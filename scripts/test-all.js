@@ -27,7 +27,7 @@ const stages = [
   },
   {
     name: 'ui', needsHost: true,
-    cmd: [process.execPath, 'test/ui/ui-test.cjs', '--extensionDevelopmentPath', root, '--screenshot', path.join(root, 'docs/screenshot.png')],
+    cmd: [process.execPath, 'test/ui/ui-test.cjs', '--extensionDevelopmentPath', root, '--screenshot', path.join(root, '.test-output/screenshot.png')],
     present: () => fs.existsSync(path.join(root, 'test/ui/ui-test.cjs')),
   },
 ];

@@ -25,6 +25,30 @@ export class LossChart {
 
   constructor(private readonly el: HTMLElement, private theme: ChartTheme, private readonly cb: ChartCallbacks) {
     el.addEventListener('click', (ev) => this.pick(ev));
+    // Hover anywhere above or below the curve: the nearest annotation within reach, else the point at that LR.
+    el.addEventListener('pointermove', (ev) => this.cb.onHover(this.rowAt(ev.clientX, ev.clientY), ev.clientX, ev.clientY));
+    el.addEventListener('pointerleave', () => this.cb.onHover(undefined, 0, 0));
+  }
+
+  /** The annotation within 12 px of the pointer, else the recorded point nearest in LR. */
+  rowAt(clientX: number, clientY: number): PointRow | MarkRow | undefined {
+    const view = this.result?.view;
+    const canvas = this.el.querySelector('canvas');
+    if (!view || !canvas || !this.rows.length) return undefined;
+    const rect = canvas.getBoundingClientRect();
+    const [ox, oy] = view.origin();
+    const px = clientX - rect.left - ox, py = clientY - rect.top - oy;
+    const sx = view.scale('x') as unknown as ((v: number) => number) | undefined;
+    const sy = view.scale('y') as unknown as ((v: number) => number) | undefined;
+    if (sx && sy) {
+      for (const m of this.marks) if (Math.hypot(sx(m.lr) - px, sy(m.loss) - py) <= 12) return m;
+    }
+    const lr = this.lrAt(clientX);
+    if (lr === undefined) return undefined;
+    const x = Math.log10(lr);
+    let best = this.rows[0];
+    for (const r of this.rows) if (Math.abs(Math.log10(r.lr) - x) < Math.abs(Math.log10(best.lr) - x)) best = r;
+    return best;
   }
 
   get view() {
@@ -63,9 +87,7 @@ export class LossChart {
       spec.datasets = { points: this.rows, marks: this.marks, tangent: this.tangent };
       this.result = await embed(this.el, spec as never, {
         ast: true, expr: expressionInterpreter, renderer: 'canvas', actions: false, defaultStyle: false,
-        tooltip: (_handler: unknown, event: MouseEvent, item: { datum?: PointRow | MarkRow } | null) => {
-          this.cb.onHover(item?.datum && 'lr' in item.datum ? item.datum : undefined, event?.clientX ?? 0, event?.clientY ?? 0);
-        },
+        tooltip: false, // our own tooltip (rowAt), which works anywhere above the curve, not only on a mark
       } as never);
     }).catch((e) => { console.error('chart', e); });
     return this.embedding;

@@ -141,12 +141,12 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
     layers.push({ data: { name: 'points' }, mark: { type: 'line', color: t.validation, strokeDash: [5, 3], strokeWidth: 1.5, clip: true }, encoding: { x, y: y('valLoss') } });
   }
   layers.push(
-    // Invisible hover targets on the smoothed curve: the webview reads the datum for its tooltip.
+    // Invisible targets on the smoothed curve that drive the hover rule (the tooltip itself is the page's).
     {
       data: { name: 'points' },
       params: [{ name: 'hover', select: { type: 'point', on: 'pointermove', nearest: true, clear: 'pointerout', fields: ['i'] } }],
       mark: { type: 'point', opacity: 0, size: 120, clip: true },
-      encoding: { x, y: y('smoothed'), tooltip: { field: 'explanation' } },
+      encoding: { x, y: y('smoothed') },
     },
     {
       data: { name: 'points' },
@@ -164,7 +164,6 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
           field: 'name', type: 'nominal', legend: null,
           scale: { domain: ['steepest', 'minimumPoint', 'valley', 'slide', 'minimum', 'steep', 'recommended'], range: [t.steepest, t.minimum, t.recommended, t.recommended, t.recommended, t.recommended, t.recommended] },
         },
-        tooltip: { field: 'explanation' },
       },
     },
     {

@@ -1,27 +1,31 @@
 /**
- * Training-kernel fixes for @tensorflow/tfjs-backend-wasm 4.22 (measured on this project's reference workloads).
+ * Training-kernel fixes for @tensorflow/tfjs-backend-wasm 4.22, measured on this project's reference workloads.
  *
- * - Conv2DBackpropFilter: missing on wasm (training any Conv2D throws). Two formulations, both on wasm kernels:
- *   (a) for few filter rows (fh*fw*ci <= IM2COL_MAX_ROWS, e.g. a first layer on 1-3 channels): build the transposed
- *       im2col matrix P^T [fh*fw*ci, B*Ho*Wo] in JS and run one XNNPACK matrix multiply dW = P^T . dy;
+ * - Conv2DBackpropFilter: missing on wasm (training any Conv2D throws). Two formulations on wasm kernels:
+ *   (a) few filter rows (fh*fw*ci <= IM2COL_MAX_ROWS, e.g. a first layer on 1-3 channels): the transposed im2col
+ *       matrix P^T [fh*fw*ci, B*Ho*Wo] is built in JS and dW = P^T . dy is one XNNPACK matrix multiply;
  *   (b) otherwise one forward convolution with batch and channel roles swapped: x^T [ci,H,W,B] convolved with the
  *       "filter" dy^T [Ho,Wo,B,co], stride 1, dilation = the original stride, gives dW^T [ci,fh,fw,co].
  * - Conv2DBackpropInput: the wasm kernel is a naive loop (~10x slower than XNNPACK). Computed as a stride-1 convolution
  *   of dy (zero-upsampled when the stride is > 1) with the spatially flipped filter with in/out channels swapped.
  * - BatchMatMul / _FusedMatMul with transposeA/transposeB: wasm uses XNNPACK only for the untransposed case and runs a
- *   naive loop otherwise (10-15x slower). Operands are transposed explicitly and the untransposed kernel runs. XNNPACK
- *   repacks the right operand on every call (the weights change every step), which is slow for wide operands, so
- *   when cheaper a.b is computed as (b^T a^T)^T instead.
- * - MaxPoolGrad: the wasm kernel takes ~16 ms on a 64x28x28x16 input and routes the gradient of windows whose values
- *   are all <= 0 to the wrong place (it starts its max search at FLT_MIN). Replaced by a JS loop over the wasm heap
- *   with the cpu backend's semantics (first maximum wins, windows without a finite maximum get no gradient).
- * - Sum over leading axes (bias gradients): the wasm kernel transposes the input first; a JS loop over the heap is 2x
- *   faster.
+ *   naive loop otherwise (10-15x slower). Operands are transposed explicitly, then the untransposed kernel runs.
+ *   XNNPACK repacks the right operand on every call (weights change every step) and that is slow for wide operands,
+ *   so when cheaper a.b is computed as (b^T a^T)^T.
+ * - MaxPoolGrad: the wasm kernel takes ~16 ms on a 64x28x28x16 input, and it routes the gradient of windows whose
+ *   values are all <= 0 to the wrong element (its max search starts at FLT_MIN). Replaced with the cpu backend's
+ *   semantics (first strict maximum from -Infinity wins; a window without one gets no gradient): a SIMD loop for
+ *   non-overlapping 2x2 windows with channels % 4 == 0, a JS loop otherwise.
+ * - Sum over leading axes (bias gradients): the wasm kernel transposes first; a SIMD loop with float64 accumulators.
+ * - Add of a per-channel bias (x [..., C] + b [C]): the wasm broadcasting path is ~4x slower than a SIMD loop.
  * - Identity and same-dtype Cast: wasm copies the data; tensors are immutable, so the output shares the input's
- *   buffer (as the cpu backend does). Removes the copies tfjs makes when saving tensors for gradients.
+ *   buffer (as the cpu backend does). Removes the copies tfjs makes when it saves tensors for gradients.
+ * - Adam: tfjs' AdamOptimizer runs 14 elementwise kernels per variable; a fused kernel does the same float32
+ *   arithmetic in one pass (see patchAdamOptimizer).
  *
- * Replacements call the wasm backend's own kernel functions directly (no engine bookkeeping for intermediates) and
- * fall back to the original kernel for every case they do not handle.
+ * The SIMD loops are a tiny WebAssembly module assembled here that imports the backend's memory. Replacements call
+ * the wasm backend's own kernel functions directly (no engine bookkeeping for intermediates) and fall back to the
+ * original kernel for every case they do not handle.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -627,8 +631,7 @@ function simdKernels(backend: WasmBackendLike): SimdKernels | null {
       const instance = new wa.Instance(new wa.Module(bytes), { env: { memory } });
       kernels = instance.exports as unknown as SimdKernels;
     }
-  } catch (err) {
-    if (process.env.LRF_DEBUG) console.error(err);
+  } catch {
     kernels = null; // e.g. a runtime without WebAssembly SIMD
   }
   simdCache.set(module, kernels);
@@ -665,7 +668,7 @@ function maxPoolGrad(dy: TensorInfo, input: TensorInfo, attrs: MaxPoolGradAttrs,
   const dx = backend.makeOutput(input.shape.slice(), 'float32');
   const rowStride = W * C;
   const nonOverlapping2x2 = FH === 2 && FW === 2 && SH === 2 && SW === 2 && top === 0 && left === 0 && 2 * Ho <= H && 2 * Wo <= W;
-  const kernels = nonOverlapping2x2 && C % 4 === 0 && Ho > 0 && Wo > 0 ? simdKernels(backend) : null;
+  const kernels = nonOverlapping2x2 && C > 0 && C % 4 === 0 && Ho > 0 && Wo > 0 ? simdKernels(backend) : null;
   if (kernels) {
     if (2 * Ho < H || 2 * Wo < W) heapF32(backend, dx).fill(0); // rows/columns no window covers
     const xo = heapOffset(backend, input);
@@ -751,7 +754,7 @@ function sumLeading(x: TensorInfo, attrs: { axis: number | number[]; keepDims: b
   for (let i = 0; i < k; i++) if (axes[i] !== i) return null;
   const outer = size(x.shape.slice(0, k));
   const inner = size(x.shape.slice(k));
-  if (outer < 2) return null;
+  if (outer < 2 || inner < 1) return null;
   const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
   const kernels = inner % 4 === 0 ? simdKernels(backend) : null;
   if (kernels) {
@@ -793,7 +796,7 @@ function addBias(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike): Tensor
     bias = a;
   }
   const C = x.shape[x.shape.length - 1];
-  if (x.shape.length < 2 || C % 4 !== 0 || size(bias.shape) !== C || bias.shape.length > x.shape.length) return null;
+  if (x.shape.length < 2 || C < 4 || C % 4 !== 0 || size(bias.shape) !== C || bias.shape.length > x.shape.length) return null;
   if (bias.shape.length > 0 && bias.shape[bias.shape.length - 1] !== C) return null;
   const rows = size(x.shape) / C;
   if (rows < 2) return null;

@@ -46,7 +46,8 @@ export class LrPanel implements vscode.Disposable {
   private receive(m: unknown) {
     if (ReadyMessage.is(m)) {
       this.ready = true;
-      if (this.snapshot) this.queue = [SnapshotMessage.make(this.snapshot), ...this.queue.filter((q) => !SnapshotMessage.is(q))];
+      // The latest snapshot already holds every queued point: send it alone, then anything else in order.
+      if (this.snapshot) this.queue = [SnapshotMessage.make(this.snapshot), ...this.queue.filter((q) => !SnapshotMessage.is(q) && !PointsMessage.is(q))];
       for (const q of this.queue.splice(0)) void this.panel.webview.postMessage(q);
     } else if (PickMessage.is(m)) {
       if (typeof m.params?.lr === 'number' && m.params.lr > 0 && Number.isFinite(m.params.lr)) this.handlers.onPick(m.params.lr, m.params.source === 'suggestion' ? 'suggestion' : 'plot');

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// UI test in a real VS Code workbench (code-server), driven by playwright-core + Debian's Chromium, as a user would:
+// open the Iris example, run "Find Learning Rate" from the palette, wait for the annotations, hover the curve and
+// read the tooltip, click the plot, see the editor text change, reload the window and see the panel restored.
+//   node test/ui/ui-test.cjs (--extensionDevelopmentPath DIR | --vsix FILE) [--screenshot FILE.png]
+// Prints "N passed, N failed"; exit 0/1 (2 = infrastructure error).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { startHost, workbenchUrl, launchBrowser, mkRunDir } = require('../../scripts/vscode-host/lib/host.cjs');
+const ui = require('../../scripts/vscode-host/lib/ui.cjs');
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function parseArgs(argv) {
+  const a = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([^=]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m) throw new Error(`bad arg ${argv[i]}`);
+    a[m[1]] = m[2] !== undefined ? m[2] : argv[++i];
+  }
+  return a;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!args.vsix && !args.extensionDevelopmentPath) throw new Error('need --vsix or --extensionDevelopmentPath');
+  const screenshot = path.resolve(args.screenshot || 'ui-test.png');
+  const t0 = Date.now();
+  const runDir = mkRunDir();
+  const ws = path.join(runDir, 'iris');
+  fs.cpSync(path.join(ROOT, 'examples/iris'), ws, { recursive: true });
+  const host = await startHost({
+    runDir, vsix: args.vsix, workspace: ws,
+    settings: { 'lrFinder.confirmBeforeWriting': false, 'workbench.colorTheme': 'Default Dark Modern' },
+  });
+  console.log(`[ui-test] code-server ready at ${host.url} in ${host.startMs} ms (run dir ${host.runDir})`);
+  const browser = await launchBrowser({ viewport: { width: 1500, height: 900 } });
+  const { page } = browser;
+  const results = [];
+  const step = async (name, fn) => {
+    const s = Date.now();
+    try { await fn(); results.push(true); console.log(`  ✔ ${name} (${Date.now() - s} ms)`); }
+    catch (e) { results.push(false); console.log(`  ✘ ${name}: ${e.message.split('\n')[0]}`); throw e; }
+  };
+  const wv = () => ui.webviewContent(page);
+  const url = workbenchUrl(host, { folder: ws, extensionDevelopmentPath: args.extensionDevelopmentPath });
+  let shot = false;
+  try {
+    await step('workbench loads', async () => {
+      await page.goto(url);
+      await ui.waitForWorkbench(page);
+    });
+    await step('open lr-finder.yaml from the Explorer', async () => {
+      await ui.openFromExplorer(page, 'lr-finder.yaml');
+      if (!(await ui.editorText(page, 'lr-finder.yaml')).includes('learningRate: 0.001')) throw new Error('unexpected file text');
+    });
+    await step('run "LR Finder: Find Learning Rate" from the command palette', async () => {
+      await ui.runCommand(page, 'LR Finder: Find Learning Rate');
+    });
+    await step('the curve draws and the annotations appear', async () => {
+      await wv().locator('body[data-annotated="true"]').waitFor({ timeout: 90000 });
+      const n = Number(await wv().locator('body').getAttribute('data-rendered'));
+      if (!(n >= 50)) throw new Error(`only ${n} points rendered`);
+      const status = await wv().locator('#status').innerText();
+      if (!/^\d+ steps, /.test(status)) throw new Error(`status after the sweep: ${status}`);
+      const sugg = await wv().locator('#suggestions').innerText();
+      for (const s of ['Steepest slope', 'Valley', 'Slide', 'Steep', 'Minimum']) if (!sugg.includes(s)) throw new Error(`no ${s} in ${sugg}`);
+    });
+    let box;
+    await step('hovering the curve shows the LR, loss, slope and what it means', async () => {
+      box = await wv().locator('#chart canvas').boundingBox();
+      if (!box) throw new Error('no canvas');
+      let text = '';
+      for (const fx of [0.45, 0.5, 0.55, 0.6]) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.5);
+        await page.waitForTimeout(150);
+        const tip = wv().locator('#tooltip');
+        if (await tip.isVisible()) { text = await tip.innerText(); if (/per decade/.test(text)) break; }
+      }
+      if (!/^LR /m.test(text) || !/loss/.test(text) || !/per decade of LR/.test(text)) throw new Error(`tooltip: ${JSON.stringify(text)}`);
+      if (!/(Falling|Flat|Flattening|Rising|Diverging)/.test(text)) throw new Error(`no explanation in ${JSON.stringify(text)}`);
+      console.log(`    tooltip: ${text.replace(/\n/g, ' | ')}`);
+    });
+    await step('clicking the plot writes the LR into the editor', async () => {
+      await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.5);
+      await wv().locator('#pick-result.ok').waitFor({ timeout: 20000 });
+      const deadline = Date.now() + 10000;
+      let text = '';
+      while (Date.now() < deadline) {
+        text = await ui.editorText(page, 'lr-finder.yaml');
+        const m = /learningRate: ([0-9.e-]+)/.exec(text);
+        if (m && m[1] !== '0.001') { console.log(`    editor now has learningRate: ${m[1]}`); break; }
+        await page.waitForTimeout(200);
+      }
+      if (!/learningRate: (?!0\.001\b)[0-9.e-]+/.test(text)) throw new Error(`editor text: ${text}`);
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: screenshot });
+      shot = true;
+    });
+    await step('after a window reload the panel is restored with its curve', async () => {
+      await page.reload();
+      await ui.waitForWorkbench(page);
+      await wv().locator('body[data-annotated="true"]').waitFor({ timeout: 60000 });
+      const status = await wv().locator('#status').innerText();
+      if (!/steps/.test(status)) throw new Error(`status: ${status}`);
+    });
+  } catch { /* reported by step() */ } finally {
+    if (!shot) await page.screenshot({ path: screenshot }).catch((e) => console.log('screenshot failed', e.message));
+    console.log(`[ui-test] screenshot: ${screenshot}`);
+    await browser.close();
+    await host.stop();
+  }
+  const passed = results.filter(Boolean).length;
+  const failed = results.length - passed || (results.length < 7 ? 7 - results.length : 0);
+  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`[ui-test] total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (!process.env.KEEP_RUN_DIR && failed === 0) fs.rmSync(host.runDir, { recursive: true, force: true });
+  return failed ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e) => { console.error('[ui-test] ERROR', e); process.exit(2); });
