@@ -27,10 +27,17 @@ const stages = [
   },
   {
     name: 'ui', needsHost: true,
-    cmd: [process.execPath, 'test/ui/ui-test.cjs', '--extensionDevelopmentPath', root, '--screenshot', path.join(root, '.test-output/screenshot.png')],
+    // The UI test runs the packaged extension: the .vsix that `npm run package` makes, installed into code-server.
+    cmd: () => [process.execPath, 'test/ui/ui-test.cjs', '--vsix', packageVsix(), '--screenshot', path.join(root, '.test-output/screenshot.png')],
     present: () => fs.existsSync(path.join(root, 'test/ui/ui-test.cjs')),
   },
 ];
+
+function packageVsix() {
+  const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run package failed');
+  return path.join(root, 'lr-finder.vsix');
+}
 
 function copyExamples() {
   const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'lr-finder-ws-'));

@@ -129,6 +129,7 @@ function makeMatMul(name: 'BatchMatMul' | '_FusedMatMul', original: tf.KernelCon
       const swapped = TRANSPOSE_COST * ((tB ? 0 : K * N) + (tA ? 0 : M * K) + M * N) + PACK_COST * K * M;
       if (swapped < 0.8 * direct) return swappedMatMul(a, b, tA, tB, M, N, K, original, backend);
     }
+    if (name === '_FusedMatMul' && (batchA > 1 || batchB > 1)) return batchedFusedMatMul(args, original, backend);
     if (!tA && !tB) return original.kernelFunc(args);
     const at = tA ? transpose(backend, a, swapLastTwo(ra)) : a;
     const bt = tB ? transpose(backend, b, swapLastTwo(rb)) : b;
@@ -143,6 +144,43 @@ function makeMatMul(name: 'BatchMatMul' | '_FusedMatMul', original: tf.KernelCon
       if (bt !== b) dispose(backend, bt);
     }
   };
+}
+
+const ACTIVATION_KERNELS: Record<string, string> = {
+  relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu',
+};
+
+/**
+ * _FusedMatMul with batch dims: the wasm kernel's batched path indexes the bias by row*N+col, which is wrong for
+ * every row after the first. Computed as BatchMatMul, then Add of the bias, then the activation kernel.
+ */
+function batchedFusedMatMul(args: Parameters<KernelFunc>[0], original: tf.KernelConfig, backend: WasmBackendLike): TensorInfo | TensorInfo[] {
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const activation = attrs.activation ?? 'linear';
+  if (activation !== 'linear' && !ACTIVATION_KERNELS[activation]) return original.kernelFunc(args);
+  const temps: TensorInfo[] = [];
+  try {
+    // the registered (replaced) BatchMatMul: it transposes explicitly instead of using the naive transposed loop
+    let out = tf.getKernel('BatchMatMul', BACKEND).kernelFunc({
+      inputs: { a: a as TensorInfo, b: b as TensorInfo }, backend,
+      attrs: { transposeA: !!attrs.transposeA, transposeB: !!attrs.transposeB },
+    }) as TensorInfo;
+    if (bias) {
+      temps.push(out);
+      out = runKernel('Add', backend, { a: out, b: bias });
+    }
+    if (activation !== 'linear') {
+      temps.push(out);
+      const kernel = ACTIVATION_KERNELS[activation];
+      out = kernel === 'Prelu'
+        ? runKernel(kernel, backend, { x: out, alpha: preluActivationWeights as TensorInfo })
+        : runKernel(kernel, backend, { x: out }, kernel === 'LeakyRelu' ? { alpha: attrs.leakyreluAlpha ?? 0.2 } : {});
+    }
+    return out;
+  } finally {
+    dispose(backend, ...temps);
+  }
 }
 
 function swapLastTwo(rank: number): number[] {

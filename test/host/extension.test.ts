@@ -63,6 +63,18 @@ describe('LR Finder in a real VS Code host', () => {
     assert.ok(snapshot.marks.length >= 2, 'steepest and minimum annotations');
   });
 
+  it('the panel runs under a strict Content Security Policy', async () => {
+    const a = await api();
+    const html = a.controller.panelView!.panel.webview.html;
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
+    assert.ok(!/unsafe-eval|unsafe-inline|https?:/.test(csp), csp);
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1];
+    const scripts = html.match(/<script[^>]*>/g) ?? [];
+    assert.ok(scripts.length > 0 && scripts.every((t) => t.includes(`nonce="${nonce}"`)), 'every script carries the nonce');
+  });
+
   it('a plot click (through the webview message path) writes the LR; Undo restores the file', async () => {
     const a = await api();
     const file = path.join(ws(), 'iris', 'lr-finder.yaml');

@@ -44,6 +44,9 @@ async function main() {
     catch (e) { results.push(false); console.log(`  ✘ ${name}: ${e.message.split('\n')[0]}`); throw e; }
   };
   const wv = () => ui.webviewContent(page);
+  // The webview runs under a strict CSP (no eval, nonce'd scripts): any violation is a failure.
+  const cspViolations = [];
+  page.on('console', (m) => { if (/Content Security Policy|unsafe-eval/i.test(m.text())) cspViolations.push(m.text().slice(0, 200)); });
   const url = workbenchUrl(host, { folder: ws, extensionDevelopmentPath: args.extensionDevelopmentPath });
   let shot = false;
   try {
@@ -62,6 +65,7 @@ async function main() {
       await wv().locator('body[data-annotated="true"]').waitFor({ timeout: 90000 });
       const n = Number(await wv().locator('body').getAttribute('data-rendered'));
       if (!(n >= 50)) throw new Error(`only ${n} points rendered`);
+      if (cspViolations.length) throw new Error(`CSP violations: ${cspViolations.join(' | ')}`);
       const status = await wv().locator('#status').innerText();
       if (!/^\d+ steps, /.test(status)) throw new Error(`status after the sweep: ${status}`);
       const sugg = await wv().locator('#suggestions').innerText();
