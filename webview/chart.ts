@@ -5,7 +5,7 @@
 import { changeset } from 'vega';
 import embed, { type Result } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
-import { chartSpec, type ChartTheme, type MarkRow, type PointRow, type TangentRow } from '../src/core/chartSpec';
+import { chartSpec, decades, type ChartTheme, type MarkRow, type PointRow, type TangentRow } from '../src/core/chartSpec';
 
 export interface ChartCallbacks {
   /** The pointer is over a point of the curve (undefined when it leaves). */
@@ -20,6 +20,7 @@ export class LossChart {
   private marks: MarkRow[] = [];
   private tangent: TangentRow[] = [];
   private yDomain: [number, number] | undefined;
+  private xDomain: [number, number] | undefined;
   private showValidation = false;
   private embedding: Promise<void> = Promise.resolve();
 
@@ -56,8 +57,9 @@ export class LossChart {
   }
 
   /** Replace everything (snapshot) and re-embed. */
-  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean): Promise<void> {
+  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean, xDomain?: [number, number]): Promise<void> {
     this.rows = rows;
+    this.xDomain = xDomain;
     this.marks = marks;
     this.tangent = tangent;
     this.yDomain = yDomain;
@@ -83,7 +85,10 @@ export class LossChart {
   private reembed(): Promise<void> {
     this.embedding = this.embedding.then(async () => {
       this.result?.finalize();
-      const spec = chartSpec({ theme: this.theme, yDomain: this.yDomain, showValidation: this.showValidation });
+      const lrs = this.rows.map((r) => r.lr);
+      const [lo, hi] = this.xDomain ?? (lrs.length ? [Math.min(...lrs), Math.max(...lrs)] : [NaN, NaN]);
+      const xDecades = decades(lo, hi);
+      const spec = chartSpec({ theme: this.theme, yDomain: this.yDomain, showValidation: this.showValidation, xDecades: xDecades.length ? xDecades : undefined, xDomain: this.xDomain });
       spec.datasets = { points: this.rows, marks: this.marks, tangent: this.tangent };
       this.result = await embed(this.el, spec as never, {
         ast: true, expr: expressionInterpreter, renderer: 'canvas', actions: false, defaultStyle: false,

@@ -73,7 +73,7 @@ function render(v: SweepView) {
   $('export').hidden = v.status !== 'done';
   document.body.dataset.status = v.status;
   renderSuggestions(v.suggestions);
-  void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation).then(() => {
+  void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation, v.xDomain).then(() => {
     document.body.dataset.rendered = String(v.rows.length);
     if (v.marks.length) document.body.dataset.annotated = 'true'; else delete document.body.dataset.annotated;
   });

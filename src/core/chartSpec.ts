@@ -68,7 +68,7 @@ export function yDomain(smoothed: readonly (number | null)[]): [number, number] 
   const start = ys[0];
   const hi = Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, Math.abs(lo) * 0.05, 1e-6));
   const pad = (hi - lo) * 0.05 || 0.05;
-  return [lo - pad, hi + pad];
+  return [lo - 3 * pad, hi + pad]; // room below the minimum for its label
 }
 
 export function analysisRows(lrs: readonly number[], losses: readonly number[], valLosses: readonly (number | undefined)[] | undefined, a: Analysis): PointRow[] {
@@ -124,12 +124,29 @@ export interface ChartOptions {
   height?: number | 'container';
   yDomain?: [number, number];
   showValidation?: boolean;
+  /** Axis values (powers of ten) for the x axis. */
+  xDecades?: number[];
+  /** Fixed x range (the sweep's start and end LR). */
+  xDomain?: [number, number];
+}
+
+/** Powers of ten inside [lo, hi], at most ~10 of them (every other decade on very wide sweeps). */
+export function decades(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !(hi >= lo)) return [];
+  const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
+  const step = Math.max(1, Math.ceil((b - a) / 10));
+  const out: number[] = [];
+  for (let e = a; e <= b; e += step) out.push(Number(`1e${e}`));
+  return out;
 }
 
 /** The Vega-Lite spec. Data arrive through the named datasets "points", "marks" and "tangent". */
 export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
   const t = opts.theme ?? DEFAULT_THEME;
-  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'learning rate (log scale)', format: '.0e', grid: true } };
+  // One grid line and label per decade: a log axis' default minor ticks turn into a dense comb.
+  const axis: Record<string, unknown> = { title: 'learning rate (log scale)', format: '.0e', grid: true };
+  if (opts.xDecades) axis.values = opts.xDecades;
+  const x = { field: 'lr', type: 'quantitative', scale: opts.xDomain ? { type: 'log', domain: opts.xDomain } : { type: 'log' }, axis };
   const yScale: Record<string, unknown> = { zero: false, nice: false };
   if (opts.yDomain) { yScale.domain = opts.yDomain; yScale.clamp = true; }
   const y = (field: string) => ({ field, type: 'quantitative', scale: yScale, axis: { title: 'loss' } });
@@ -172,9 +189,24 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
       mark: { type: 'point', filled: false, size: 420, strokeWidth: 2.5, color: t.recommended, clip: true },
       encoding: { x, y: y('loss') },
     },
+    // Labels: the steepest slope's below-left of its point (the curve comes down from the upper left), the minimum's
+    // below it, the others above-right, so they do not sit on the curve or on each other.
     {
       data: { name: 'marks' },
-      mark: { type: 'text', align: 'left', dx: 9, dy: -10, fontSize: 12, fontWeight: 'bold', color: t.foreground },
+      transform: [{ filter: "datum.name === 'steepest'" }],
+      mark: { type: 'text', align: 'right', dx: -10, dy: 14, fontSize: 12, fontWeight: 'bold', color: t.steepest },
+      encoding: { x, y: y('loss'), text: { field: 'label' } },
+    },
+    {
+      data: { name: 'marks' },
+      transform: [{ filter: "datum.name === 'minimumPoint'" }],
+      mark: { type: 'text', align: 'center', dy: 18, fontSize: 12, fontWeight: 'bold', color: t.minimum },
+      encoding: { x, y: y('loss'), text: { field: 'label' } },
+    },
+    {
+      data: { name: 'marks' },
+      transform: [{ filter: "datum.name !== 'steepest' && datum.name !== 'minimumPoint'" }],
+      mark: { type: 'text', align: 'left', dx: 10, dy: -12, fontSize: 12, fontWeight: 'bold', color: t.foreground },
       encoding: { x, y: y('loss'), text: { field: 'label' } },
     },
   );

@@ -27,6 +27,8 @@ export interface SweepView {
   marks: MarkRow[];
   tangent: TangentRow[];
   yDomain?: [number, number];
+  /** The sweep's LR range: the x axis is fixed to it so that the live curve grows into a stable frame. */
+  xDomain?: [number, number];
   showValidation: boolean;
   suggestions: SuggestionView[];
   /** Where a picked LR will be written, e.g. "train.py (lr literal)". */

@@ -60,6 +60,7 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
     target: o.target,
     digits: o.digits,
     showValidation: r.points.some((p) => p.valLoss !== undefined),
+    xDomain: [r.settings.startLr, r.settings.endLr] as [number, number],
   };
   if (!r.end) {
     const live = new LiveRows(r.settings.smoothing);

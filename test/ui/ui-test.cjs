@@ -98,7 +98,7 @@ async function main() {
         await page.waitForTimeout(200);
       }
       if (!/learningRate: (?!0\.001\b)[0-9.e-]+/.test(text)) throw new Error(`editor text: ${text}`);
-      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45);
+      await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.8);
       await page.waitForTimeout(300);
       await page.screenshot({ path: screenshot });
       shot = true;

@@ -179,6 +179,12 @@ describe('wasm training kernels vs the cpu backend', function () {
     }
   });
 
+  it('BatchMatMul with broadcast batch dimensions', async () => {
+    for (const [sa, sb, transposeA, transposeB] of [[[1, 3, 4], [2, 4, 5], false, false], [[2, 4, 3], [1, 5, 4], true, true]] as const) {
+      await compare('BatchMatMul', { a: rand([...sa]), b: rand([...sb]) }, { transposeA, transposeB }, 1e-5, `broadcast ${sa} ${sb}`);
+    }
+  });
+
   describe('MaxPoolGrad', () => {
     const cases: Array<{ x: number[]; filterSize: number; strides: number; pad: 'same' | 'valid' }> = [
       { x: [2, 8, 8, 4], filterSize: 2, strides: 2, pad: 'valid' }, // SIMD path
@@ -211,6 +217,24 @@ describe('wasm training kernels vs the cpu backend', function () {
       await compare('MaxPoolGrad', { dy: rand([1, 2, 2, 4]), input: x, output: { shape: [1, 2, 2, 4], values: y[0] } },
         { filterSize: 2, strides: 2, pad: 'valid' }, 0, 'maxPoolGrad special values');
     });
+  });
+
+  describe('depthwise convolution gradients (missing on wasm; run on the cpu kernels)', () => {
+    for (const [xs, fs, strides, pad] of [[[2, 7, 7, 3], [3, 3, 3, 1], 1, 'same'], [[2, 8, 8, 2], [3, 3, 2, 2], 2, 'valid']] as const) {
+      it(`x ${xs} filter ${fs} stride ${strides} ${pad}`, async () => {
+        const info = tf.backend_util.computeConv2DInfo(xs as unknown as [number, number, number, number],
+          fs as unknown as [number, number, number, number], strides, 1, pad, undefined, true);
+        await tf.setBackend('wasm');
+        const cpuIds = (tf.engine().findBackend('cpu') as unknown as { numDataIds(): number });
+        const before = cpuIds.numDataIds();
+        await compare('DepthwiseConv2dNativeBackpropFilter', { x: rand([...xs]), dy: rand(info.outShape) },
+          { strides, pad, dilations: 1, filterShape: [...fs] }, 1e-6, 'depthwise dW');
+        await compare('DepthwiseConv2dNativeBackpropInput', { dy: rand(info.outShape), filter: rand([...fs]) },
+          { strides, pad, dilations: 1, inputShape: [...xs] }, 1e-6, 'depthwise dx');
+        await tf.setBackend('wasm');
+        assert.strictEqual(cpuIds.numDataIds(), before, 'no cpu buffers left behind');
+      });
+    }
   });
 
   describe('Sum, bias Add, Identity, Cast', () => {
