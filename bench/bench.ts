@@ -16,6 +16,7 @@
  */
 import { fork, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
   }
 
   const { run, notes } = availableBackends(opts.backends);
+  const loadBefore = os.loadavg()[0];
   const rows: ChildResult[] = [];
   const log = (s: string) => { if (!opts.json) process.stderr.write(s + '\n'); };
   for (const config of run) {
@@ -332,6 +334,8 @@ async function main(): Promise<void> {
     notes.push('PyTorch: not run (--no-pytorch)');
   }
 
+  notes.push(`machine: ${os.cpus().length} logical CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; ` +
+    `1-minute load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (other processes skew the figures)`);
   const order = (r: ChildResult) => WORKLOADS.indexOf(r.workload) * 10 + BACKENDS.indexOf(r.backend as BackendConfig);
   rows.sort((a, b) => order(a) - order(b));
   if (opts.json) {

@@ -3,6 +3,7 @@ import type { MarkRow, PointRow } from '../src/core/chartSpec';
 import { ExportMessage, PickMessage, PickResultMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, type SuggestionView, type SweepView } from '../src/core/messages';
 import { formatLr, roundSignificant } from '../src/core/format';
 import { LossChart } from './chart';
+import { OneCyclePreview } from './oneCycle';
 import { onThemeChange, readTheme } from './theme';
 import { showTooltip } from './tooltip';
 
@@ -17,11 +18,20 @@ const vscode = acquireVsCodeApi();
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const tooltip = $('tooltip');
 let view: SweepView | undefined;
+const preview = new OneCyclePreview($('onecycle'));
+/** The LR the preview falls back to when nothing is hovered: the last pick, else the recommended suggestion. */
+let pinned: { lr: number; why: string } | undefined;
+const showPinned = () => preview.show(pinned?.lr, pinned?.why ?? '');
 
 const chart = new LossChart($('chart'), readTheme(), {
-  onHover: (row: PointRow | MarkRow | undefined, x: number, y: number) => showTooltip(tooltip, row, x, y),
+  onHover: (row: PointRow | MarkRow | undefined, x: number, y: number) => {
+    showTooltip(tooltip, row, x, y);
+    if (row && view?.status === 'done') preview.show(roundSignificant(row.lr, view.digits), 'Hovered'); else showPinned();
+  },
   onPick: (lr: number) => {
     if (view?.status !== 'done') return;
+    pinned = { lr: roundSignificant(lr, view.digits), why: 'Picked' };
+    showPinned();
     setPickResult(`Writing ${formatLr(roundSignificant(lr, view.digits), view.digits)}…`);
     vscode.postMessage(PickMessage.make({ lr, source: 'plot' }));
   },
@@ -47,8 +57,12 @@ function renderSuggestions(list: SuggestionView[]) {
     b.title = s.explanation;
     b.append(Object.assign(document.createElement('span'), { className: 'label', textContent: s.label + (s.recommended ? ' ★' : '') }));
     b.append(Object.assign(document.createElement('span'), { className: 'value', textContent: s.text ?? '—' }));
+    b.addEventListener('mouseenter', () => { if (s.lr !== undefined) preview.show(roundSignificant(s.lr, view?.digits ?? 2), s.label); });
+    b.addEventListener('focus', () => { if (s.lr !== undefined) preview.show(roundSignificant(s.lr, view?.digits ?? 2), s.label); });
+    b.addEventListener('mouseleave', showPinned);
     b.addEventListener('click', () => {
       if (s.lr === undefined) return;
+      pinned = { lr: roundSignificant(s.lr, view?.digits ?? 2), why: 'Picked' };
       setPickResult(`Writing ${s.text}…`);
       vscode.postMessage(PickMessage.make({ lr: s.lr, source: 'suggestion', name: s.name }));
     });
@@ -73,6 +87,9 @@ function render(v: SweepView) {
   $('export').hidden = v.status !== 'done';
   document.body.dataset.status = v.status;
   renderSuggestions(v.suggestions);
+  const rec = v.suggestions.find((s) => s.recommended && s.lr !== undefined);
+  if (!pinned || pinned.why !== 'Picked') pinned = rec ? { lr: roundSignificant(rec.lr!, v.digits), why: rec.label } : undefined;
+  showPinned();
   void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation, v.xDomain).then(() => {
     document.body.dataset.rendered = String(v.rows.length);
     if (v.marks.length) document.body.dataset.annotated = 'true'; else delete document.body.dataset.annotated;

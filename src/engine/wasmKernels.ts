@@ -298,6 +298,14 @@ function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_ut
         }
       }
     }
+    const kernels = CO % 16 === 0 ? simdKernels(backend) : null;
+    if (kernels) {
+      // Small row count: a SIMD loop beats XNNPACK here, which would first repack all of dy.
+      const dw = backend.makeOutput([FH, FW, C, CO], 'float32');
+      heapF32(backend, dw).fill(0);
+      kernels.gemmTN16(heapOffset(backend, pt), heapOffset(backend, dy), heapOffset(backend, dw), rows, cols, CO * 4, 256);
+      return dw;
+    }
     const dy3 = reshape(backend, dy, [1, cols, CO]);
     temps.push(dy3);
     const dw = runKernel('BatchMatMul', backend, { a: pt, b: dy3 }, { transposeA: false, transposeB: false });
@@ -470,6 +478,9 @@ const END = [0x0b];
 const brIf = (depth: number) => [0x0d, ...uleb(depth)];
 const simd = (code: number) => [0xfd, ...uleb(code)];
 const LOAD = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
+const loadAt = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
+const F32_LOAD = [0x2a, 0, 0];
+const SELECT = [0x1b];
 const STORE = [...simd(0x0b), 0, 0]; // v128.store
 const v128c = (bytes: number[]) => [...simd(0x0c), ...bytes];
 const F32X4_GT = simd(0x44);
@@ -608,6 +619,46 @@ function adamUpdateFunc(): FuncDef {
   return { name: 'adamUpdate', params: [...Array(8).fill(I32), ...Array(8).fill(F32)], locals: [[1, I32], [11, V128]], body };
 }
 
+/**
+ * gemmTN16(pt, dy, out, rows, K, nBytes, kBlock): out[rows, N] += pt[rows, K] . dy[K, N] with N % 16 == 0 (nBytes =
+ * 4N), float32, four accumulators per 16 output columns, K blocked so a block of dy stays in cache for all rows.
+ */
+function gemmTN16Func(): FuncDef {
+  const [pt, dy, out, rows, K, nb, kBlock] = [0, 1, 2, 3, 4, 5, 6];
+  const [kb, kEnd, t, nc, k, pPt, pDy, o] = [7, 8, 9, 10, 11, 12, 13, 14];
+  const [a0, a1, a2, a3, sv] = [15, 16, 17, 18, 19];
+  const accumulate = (acc: number, offset: number) => [...get(acc), ...get(sv), ...get(pDy), ...loadAt(offset), ...F32X4_MUL, ...F32X4_ADD, ...set(acc)];
+  const body = [
+    ...i32c(0), ...set(kb),
+    ...LOOP,
+    // kEnd = min(kb + kBlock, K)
+    ...get(kb), ...get(kBlock), ...ADD, ...get(K), ...get(kb), ...get(kBlock), ...ADD, ...get(K), ...LT_U, ...SELECT, ...set(kEnd),
+    ...i32c(0), ...set(t),
+    ...LOOP,
+    ...i32c(0), ...set(nc),
+    ...LOOP,
+    ...get(out), ...get(t), ...get(nb), ...MUL, ...ADD, ...get(nc), ...ADD, ...set(o),
+    ...get(o), ...loadAt(0), ...set(a0), ...get(o), ...loadAt(16), ...set(a1), ...get(o), ...loadAt(32), ...set(a2), ...get(o), ...loadAt(48), ...set(a3),
+    ...get(pt), ...get(t), ...get(K), ...MUL, ...get(kb), ...ADD, ...i32c(4), ...MUL, ...ADD, ...set(pPt),
+    ...get(dy), ...get(kb), ...get(nb), ...MUL, ...ADD, ...get(nc), ...ADD, ...set(pDy),
+    ...get(kb), ...set(k),
+    ...LOOP,
+    ...get(pPt), ...F32_LOAD, ...F32X4_SPLAT, ...set(sv),
+    ...accumulate(a0, 0), ...accumulate(a1, 16), ...accumulate(a2, 32), ...accumulate(a3, 48),
+    ...get(pPt), ...i32c(4), ...ADD, ...set(pPt),
+    ...get(pDy), ...get(nb), ...ADD, ...set(pDy),
+    ...nextLoop(k, i32c(1), get(kEnd)),
+    ...get(o), ...get(a0), ...STORE,
+    ...get(o), ...i32c(16), ...ADD, ...get(a1), ...STORE,
+    ...get(o), ...i32c(32), ...ADD, ...get(a2), ...STORE,
+    ...get(o), ...i32c(48), ...ADD, ...get(a3), ...STORE,
+    ...nextLoop(nc, i32c(64), get(nb)),
+    ...nextLoop(t, i32c(1), get(rows)),
+    ...get(kb), ...get(kBlock), ...ADD, ...tee(kb), ...get(K), ...LT_U, ...brIf(0), ...END,
+  ];
+  return { name: 'gemmTN16', params: Array(7).fill(I32), locals: [[8, I32], [5, V128]], body };
+}
+
 function assemble(funcs: FuncDef[], shared: boolean): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
   // memory import "env"."memory": shared memories need a maximum (4 GiB covers any wasm32 memory).
@@ -633,6 +684,7 @@ interface SimdKernels {
   addRows(x: number, b: number, out: number, rows: number, innerBytes: number): void;
   adamUpdate(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, bytes: number,
     b1: number, ob1: number, b2: number, ob2: number, c1: number, c2: number, eps: number, nlr: number): void;
+  gemmTN16(pt: number, dy: number, out: number, rows: number, K: number, nBytes: number, kBlock: number): void;
 }
 
 interface EmscriptenModuleLike {
@@ -665,7 +717,7 @@ function simdKernels(backend: WasmBackendLike): SimdKernels | null {
       { buffer: ArrayBufferLike } | undefined;
     if (wa && memory) {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = assemble([maxPoolGrad2x2Func(), sumRowsFunc(), addRowsFunc(), adamUpdateFunc()], shared);
+      const bytes = assemble([maxPoolGrad2x2Func(), sumRowsFunc(), addRowsFunc(), adamUpdateFunc(), gemmTN16Func()], shared);
       const instance = new wa.Instance(new wa.Module(bytes), { env: { memory } });
       kernels = instance.exports as unknown as SimdKernels;
     }

@@ -126,7 +126,10 @@ export class LrPanel implements vscode.Disposable {
 </header>
 <div id="status" role="status" aria-live="polite">Starting…</div>
 <main>
-  <section id="chart-wrap"><div id="chart" aria-label="Loss against learning rate; click to pick a learning rate"></div></section>
+  <section id="chart-wrap">
+    <div id="chart" aria-label="Loss against learning rate; click to pick a learning rate"></div>
+    <div id="onecycle" aria-label="One-cycle preview"></div>
+  </section>
   <aside>
     <h2>Suggestions</h2>
     <div id="target"></div>

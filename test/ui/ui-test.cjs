@@ -85,6 +85,8 @@ async function main() {
       if (!/^LR /m.test(text) || !/loss/.test(text) || !/per decade of LR/.test(text)) throw new Error(`tooltip: ${JSON.stringify(text)}`);
       if (!/(Falling|Flat|Flattening|Rising|Diverging)/.test(text)) throw new Error(`no explanation in ${JSON.stringify(text)}`);
       console.log(`    tooltip: ${text.replace(/\n/g, ' | ')}`);
+      const cap = await wv().locator('.onecycle-caption').innerText();
+      if (!/^Hovered: one-cycle with max LR .* starts at .* rises to the max by 25% of training/.test(cap)) throw new Error(`one-cycle preview: ${cap}`);
     });
     await step('clicking the plot writes the LR into the editor', async () => {
       await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.5);

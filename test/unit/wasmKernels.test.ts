@@ -100,6 +100,8 @@ describe('wasm training kernels vs the cpu backend', function () {
     [[2, 7, 9, 5], [2, 4, 5, 3]],
     [[4, 6, 6, 16], [1, 1, 16, 12]],
     [[2, 11, 11, 4], [5, 5, 4, 6]],
+    [[3, 13, 11, 2], [3, 3, 2, 16]], // im2col + SIMD matmul (co % 16 == 0), several K blocks
+    [[2, 9, 9, 1], [2, 2, 1, 32]],
   ];
 
   describe('Conv2DBackpropFilter', () => {
