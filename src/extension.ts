@@ -17,7 +17,7 @@ export function activate(context: vscode.ExtensionContext): LrFinderApi | undefi
   const t0 = Date.now();
   try {
     const diagnostics = new ConfigDiagnostics();
-    const controller = new SweepController(context.extensionUri, diagnostics);
+    const controller = new SweepController(context.extensionUri, diagnostics, context.workspaceState);
     controller.lastEditor = vscode.window.activeTextEditor;
     const guard = (f: (...a: never[]) => Promise<unknown>) => async (...a: never[]) => {
       try { await f(...a); } catch (e) { void showError(`LR Finder: ${(e as Error).message}`); }

@@ -17,6 +17,8 @@ import { LrPanel } from './panel';
 import { readSettings } from './settings';
 import { SweepProcess, type SweepOutcome } from './sweepProcess';
 
+const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
+
 interface Running {
   proc: SweepProcess;
   record: SweepRecord;
@@ -31,7 +33,11 @@ export class SweepController implements vscode.Disposable {
   private target = '';
   lastEditor: vscode.TextEditor | undefined;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: ConfigDiagnostics) {}
+  /**
+   * `memento` (workspaceState) keeps the last finished sweep too: the webview's own saved state can be lost when the
+   * window reloads right after a sweep, before the workbench has stored it.
+   */
+  constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: ConfigDiagnostics, private readonly memento?: vscode.Memento) {}
 
   /** The last sweep's record (for tests and "Insert Suggested Learning Rate"). */
   get lastRecord(): SweepRecord | undefined {
@@ -149,7 +155,11 @@ export class SweepController implements vscode.Disposable {
     } else {
       log().info(`sweep ended: ${outcome.end.reason}, ${outcome.end.points} points in ${outcome.end.seconds?.toFixed(2)} s`);
     }
-    if (this.record === record) this.panel?.setView(this.view());
+    if (this.record === record) {
+      const v = this.view();
+      this.panel?.setView(v);
+      await this.memento?.update(LAST_SWEEP_KEY, v.persist);
+    }
   }
 
   private view() {
@@ -175,7 +185,9 @@ export class SweepController implements vscode.Disposable {
 
   /** Rebuild the panel after a window reload, from the record the webview saved. */
   restore(webviewPanel: vscode.WebviewPanel, state: unknown) {
-    const st = state as { record?: SweepRecord; configUri?: string; target?: string } | undefined;
+    type Saved = { record?: SweepRecord; configUri?: string; target?: string } | undefined;
+    let st = state as Saved;
+    if (!st?.record) st = this.memento?.get<Saved>(LAST_SWEEP_KEY);
     this.panel = new LrPanel(webviewPanel, this.extensionUri, this.handlers());
     if (st?.record && st.configUri) {
       this.record = st.record;

@@ -106,13 +106,22 @@ async function main() {
       shot = true;
     });
     await step('after a window reload the panel is restored with its curve', async () => {
+      // Save first, as a user would; a "leave page?" prompt for unsaved work is accepted, not dismissed.
+      page.on('dialog', (d) => { void d.accept().catch(() => {}); });
+      await ui.editorFor(page, 'lr-finder.yaml').click();
+      await page.keyboard.press('Control+S');
+      await page.waitForTimeout(500);
       await page.reload();
       await ui.waitForWorkbench(page);
       await wv().locator('body[data-annotated="true"]').waitFor({ timeout: 60000 });
       const status = await wv().locator('#status').innerText();
       if (!/steps/.test(status)) throw new Error(`status: ${status}`);
     });
-  } catch { /* reported by step() */ } finally {
+  } catch {
+    const fail = screenshot.replace(/\.png$/, '') + '-failure.png';
+    await page.screenshot({ path: fail }).catch(() => {});
+    console.log(`[ui-test] failure screenshot: ${fail}`);
+  } finally {
     if (!shot) await page.screenshot({ path: screenshot }).catch((e) => console.log('screenshot failed', e.message));
     console.log(`[ui-test] screenshot: ${screenshot}`);
     await browser.close();
