@@ -22,6 +22,7 @@ export class LossChart {
   private yDomain: [number, number] | undefined;
   private xDomain: [number, number] | undefined;
   private showValidation = false;
+  private showBand = false;
   private embedding: Promise<void> = Promise.resolve();
 
   constructor(private readonly el: HTMLElement, private theme: ChartTheme, private readonly cb: ChartCallbacks) {
@@ -57,8 +58,9 @@ export class LossChart {
   }
 
   /** Replace everything (snapshot) and re-embed. */
-  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean, xDomain?: [number, number]): Promise<void> {
+  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean, xDomain?: [number, number], showBand = false): Promise<void> {
     this.rows = rows;
+    this.showBand = showBand;
     this.xDomain = xDomain;
     this.marks = marks;
     this.tangent = tangent;
@@ -88,7 +90,7 @@ export class LossChart {
       const lrs = this.rows.map((r) => r.lr);
       const [lo, hi] = this.xDomain ?? (lrs.length ? [Math.min(...lrs), Math.max(...lrs)] : [NaN, NaN]);
       const xDecades = decades(lo, hi);
-      const spec = chartSpec({ theme: this.theme, yDomain: this.yDomain, showValidation: this.showValidation, xDecades: xDecades.length ? xDecades : undefined, xDomain: this.xDomain });
+      const spec = chartSpec({ theme: this.theme, yDomain: this.yDomain, showValidation: this.showValidation, xDecades: xDecades.length ? xDecades : undefined, xDomain: this.xDomain, showBand: this.showBand });
       spec.datasets = { points: this.rows, marks: this.marks, tangent: this.tangent };
       this.result = await embed(this.el, spec as never, {
         ast: true, expr: expressionInterpreter, renderer: 'canvas', actions: false, defaultStyle: false,

@@ -84,13 +84,14 @@ function render(v: SweepView) {
   $('target').textContent = v.target ? `Click the plot or a suggestion to write the LR into ${v.target}.` : '';
   $('stop').hidden = v.status !== 'running';
   $('rerun').hidden = v.status === 'running';
+  $('repeat3').hidden = v.status === 'running';
   $('export').hidden = v.status !== 'done';
   document.body.dataset.status = v.status;
   renderSuggestions(v.suggestions);
   const rec = v.suggestions.find((s) => s.recommended && s.lr !== undefined);
   if (!pinned || pinned.why !== 'Picked') pinned = rec ? { lr: roundSignificant(rec.lr!, v.digits), why: rec.label } : undefined;
   showPinned();
-  void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation, v.xDomain).then(() => {
+  void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation, v.xDomain, v.showBand).then(() => {
     document.body.dataset.rendered = String(v.rows.length);
     if (v.marks.length) document.body.dataset.annotated = 'true'; else delete document.body.dataset.annotated;
   });
@@ -108,6 +109,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
 
 $('stop').addEventListener('click', () => vscode.postMessage(StopMessage.make({})));
 $('rerun').addEventListener('click', () => vscode.postMessage(RerunMessage.make({})));
+$('repeat3').addEventListener('click', () => vscode.postMessage(RerunMessage.make({ repeats: 3 })));
 $<HTMLSelectElement>('export').addEventListener('change', async (ev) => {
   const sel = ev.target as HTMLSelectElement;
   const format = sel.value as 'svg' | 'png' | 'csv' | 'json' | '';

@@ -41,11 +41,14 @@ const LABEL: Record<SuggestionName, string> = {
   steep: 'steep (fastai)', minimumPoint: 'minimum point',
 };
 
-export function suggestionTable(lrs: readonly number[], a: Analysis): string {
+export function suggestionTable(lrs: readonly number[], a: Analysis, spread?: Partial<Record<SuggestionName, { min: number; max: number; lrs: number[] }>>): string {
+  void lrs;
   const rows = ORDER.map((name) => {
     const s = a.suggestions[name];
     if (!isSuggestion(s)) return `  ${LABEL[name].padEnd(20)} ${'—'.padEnd(9)} ${s.reason}`;
-    return `  ${LABEL[name].padEnd(20)} ${formatLr(s.lr).padEnd(9)} ${s.explanation}`;
+    const sp = spread?.[name];
+    const range = sp ? ` [${sp.lrs.length} runs: ${formatLr(sp.min)} … ${formatLr(sp.max)}]` : '';
+    return `  ${LABEL[name].padEnd(20)} ${formatLr(s.lr).padEnd(9)} ${s.explanation}${range}`;
   });
   return ['  suggestion           LR        why', ...rows].join('\n');
 }

@@ -33,6 +33,9 @@ export interface PointRow {
   slope?: number | null;
   region?: string;
   explanation?: string;
+  /** Repeated sweeps: the lowest and highest smoothed loss of the runs at this step. */
+  lo?: number | null;
+  hi?: number | null;
 }
 
 /** One row of the "marks" dataset: an annotated point. */
@@ -128,6 +131,8 @@ export interface ChartOptions {
   xDecades?: number[];
   /** Fixed x range (the sweep's start and end LR). */
   xDomain?: [number, number];
+  /** Draw the lo..hi band of repeated sweeps. */
+  showBand?: boolean;
 }
 
 /** Powers of ten inside [lo, hi], at most ~10 of them (every other decade on very wide sweeps). */
@@ -150,10 +155,18 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
   const yScale: Record<string, unknown> = { zero: false, nice: false };
   if (opts.yDomain) { yScale.domain = opts.yDomain; yScale.clamp = true; }
   const y = (field: string) => ({ field, type: 'quantitative', scale: yScale, axis: { title: 'loss' } });
-  const layers: Record<string, unknown>[] = [
+  const layers: Record<string, unknown>[] = [];
+  if (opts.showBand) {
+    layers.push({
+      data: { name: 'points' }, transform: [{ filter: 'isValid(datum.lo) && isValid(datum.hi)' }],
+      mark: { type: 'area', color: t.smoothed, opacity: 0.18, clip: true },
+      encoding: { x, y: { ...y('lo') }, y2: { field: 'hi' } },
+    });
+  }
+  layers.push(
     { data: { name: 'points' }, mark: { type: 'line', color: t.raw, opacity: 0.35, strokeWidth: 1, clip: true }, encoding: { x, y: y('loss') } },
     { data: { name: 'points' }, mark: { type: 'line', color: t.smoothed, strokeWidth: 2.5, clip: true }, encoding: { x, y: y('smoothed') } },
-  ];
+  );
   if (opts.showValidation) {
     layers.push({ data: { name: 'points' }, mark: { type: 'line', color: t.validation, strokeDash: [5, 3], strokeWidth: 1.5, clip: true }, encoding: { x, y: y('valLoss') } });
   }

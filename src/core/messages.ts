@@ -30,6 +30,8 @@ export interface SweepView {
   /** The sweep's LR range: the x axis is fixed to it so that the live curve grows into a stable frame. */
   xDomain?: [number, number];
   showValidation: boolean;
+  /** Repeated sweeps: rows carry lo/hi, the band the runs' smoothed losses span. */
+  showBand?: boolean;
   suggestions: SuggestionView[];
   /** Where a picked LR will be written, e.g. "train.py (lr literal)". */
   target: string;
@@ -69,7 +71,7 @@ export const ReadyMessage = message<'ready', Record<string, never>>('ready');
 export const PickMessage = message<'pick', { lr: number; source: 'plot' | 'suggestion'; name?: SuggestionName }>('pick');
 /** Stop the running sweep. */
 export const StopMessage = message<'stop', Record<string, never>>('stop');
-/** Run the sweep again on the same config. */
-export const RerunMessage = message<'rerun', Record<string, never>>('rerun');
+/** Run the sweep again on the same config (`repeats` times with different seeds, for "Repeat ×3"). */
+export const RerunMessage = message<'rerun', { repeats?: number }>('rerun');
 /** Save the plot (svg/png, rendered by the webview) or the curve (csv/json, from the host's state). */
 export const ExportMessage = message<'export', { format: 'svg' | 'png' | 'csv' | 'json'; data?: string }>('export');

@@ -5,6 +5,7 @@ import { SmoothedLoss } from './fastai';
 import { formatLr, roundSignificant } from './format';
 import type { SuggestionView, SweepView } from './messages';
 import type { EndEvent, HelloEvent, PointEvent } from './protocol';
+import { runBand, suggestionSpread } from './repeats';
 
 /** Everything the host keeps about one sweep; also what a restored panel is rebuilt from. */
 export interface SweepRecord {
@@ -15,6 +16,10 @@ export interface SweepRecord {
   points: PointEvent[];
   end?: EndEvent;
   error?: string;
+  /** How many sweeps (seeds) this record combines; `points` is then their median curve. */
+  repeats?: number;
+  /** Every run's points, when repeats > 1. */
+  runs?: PointEvent[][];
 }
 
 export interface ViewOptions {
@@ -44,6 +49,9 @@ export class LiveRows {
 
 export function statusText(r: SweepRecord): string {
   if (r.error) return `Failed: ${r.error}`;
+  const k = r.repeats && r.repeats > 1 ? r.repeats : 1;
+  if (k > 1 && r.end) return `median of ${r.runs?.length ?? k} runs, ${statusText({ ...r, repeats: 1 })}`;
+  if (k > 1 && !r.end) return `Run 1 of ${k} shown live. ${statusText({ ...r, repeats: 1 })}`;
   const n = r.points.length;
   const last = r.points[n - 1];
   if (!r.end) return n ? `Running: step ${n} of ${r.settings.numIter}, LR ${formatLr(last.lr)}, loss ${last.loss.toPrecision(4)}` : 'Starting…';
@@ -68,6 +76,13 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
   }
   const a = analyzeRecord(r);
   const rows = analysisRows(r.points.map((p) => p.lr), r.points.map((p) => p.loss), base.showValidation ? r.points.map((p) => p.valLoss) : undefined, a);
+  const multi = r.runs && r.runs.length > 1 ? r.runs : undefined;
+  if (multi) runBand(multi, rows.length, r.settings.smoothing).forEach((b, i) => { rows[i].lo = Number.isFinite(b.lo) ? b.lo : null; rows[i].hi = Number.isFinite(b.hi) ? b.hi : null; });
+  const spread = multi ? suggestionSpread(multi, r.settings) : {};
+  const suggestions = suggestionViews(a, o).map((s) => {
+    const sp = spread[s.name];
+    return sp ? { ...s, spread: `${multi!.length} runs: ${formatLr(sp.min)} … ${formatLr(sp.max)}` } : s;
+  });
   return {
     ...base,
     status: r.end.reason === 'cancelled' ? 'cancelled' : 'done',
@@ -75,7 +90,8 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
     marks: markRows(a, o.recommended),
     tangent: tangentRows(a),
     yDomain: yDomain(rows.slice(0, a.stop.index + 1).map((x) => x.smoothed)),
-    suggestions: suggestionViews(a, o),
+    suggestions,
+    showBand: !!multi,
   };
 }
 

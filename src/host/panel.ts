@@ -12,7 +12,7 @@ export const VIEW_TYPE = 'lrFinder.plot';
 export interface PanelHandlers {
   onPick(lr: number, source: 'plot' | 'suggestion'): void;
   onStop(): void;
-  onRerun(): void;
+  onRerun(repeats?: number): void;
   onExport(format: 'svg' | 'png' | 'csv' | 'json', data?: string): void;
   onDispose(): void;
 }
@@ -52,7 +52,10 @@ export class LrPanel implements vscode.Disposable {
     } else if (PickMessage.is(m)) {
       if (typeof m.params?.lr === 'number' && m.params.lr > 0 && Number.isFinite(m.params.lr)) this.handlers.onPick(m.params.lr, m.params.source === 'suggestion' ? 'suggestion' : 'plot');
     } else if (StopMessage.is(m)) this.handlers.onStop();
-    else if (RerunMessage.is(m)) this.handlers.onRerun();
+    else if (RerunMessage.is(m)) {
+      const k = m.params?.repeats;
+      this.handlers.onRerun(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= 16 ? k : undefined);
+    }
     else if (ExportMessage.is(m)) {
       const f = m.params?.format;
       if (f === 'svg' || f === 'png' || f === 'csv' || f === 'json') this.handlers.onExport(f, typeof m.params.data === 'string' ? m.params.data : undefined);
@@ -118,6 +121,7 @@ export class LrPanel implements vscode.Disposable {
   <div class="toolbar">
     <button id="stop" class="secondary" hidden>Stop</button>
     <button id="rerun" class="secondary" hidden>Run again</button>
+    <button id="repeat3" class="secondary" hidden title="Run the sweep 3 times with different seeds and batch orders; plot the median and the spread">Repeat ×3</button>
     <select id="export" aria-label="Export" hidden>
       <option value="">Export…</option><option value="png">Plot as PNG</option><option value="svg">Plot as SVG</option>
       <option value="csv">Curve as CSV</option><option value="json">Curve as JSON</option>

@@ -15,12 +15,12 @@ import { insertLearningRate, resolveTarget } from './insert';
 import { log, showError } from './log';
 import { LrPanel } from './panel';
 import { readSettings } from './settings';
-import { SweepProcess, type SweepOutcome } from './sweepProcess';
+import { RepeatedSweep, type RepeatedOutcome } from './repeatedSweep';
 
 const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
 
 interface Running {
-  proc: SweepProcess;
+  proc: RepeatedSweep;
   record: SweepRecord;
   done: Promise<void>;
 }
@@ -53,7 +53,8 @@ export class SweepController implements vscode.Disposable {
     while (this.running) await this.running.done;
   }
 
-  async findLearningRate(uri?: vscode.Uri): Promise<void> {
+  /** `repeats` overrides the config's sweep.repeats (the panel's "Repeat ×3"). */
+  async findLearningRate(uri?: vscode.Uri, repeats?: number): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       // Notifications are not awaited: the command returns while the message is shown.
       void vscode.window.showWarningMessage(
@@ -78,10 +79,10 @@ export class SweepController implements vscode.Disposable {
       if (answer !== 'Stop and Start') return;
       await this.stop();
     }
-    await this.start(configUri, doc.getText());
+    await this.start(configUri, doc.getText(), repeats);
   }
 
-  private async start(configUri: vscode.Uri, text: string): Promise<void> {
+  private async start(configUri: vscode.Uri, text: string, repeatsOverride?: number): Promise<void> {
     const s = readSettings(configUri);
     const cfg = parseConfigText(configUri.fsPath, text).config!;
     const own = new Set(cfg.sweepKeys);
@@ -93,7 +94,8 @@ export class SweepController implements vscode.Disposable {
     };
     const args = ['--start-lr', String(settings.startLr), '--end-lr', String(settings.endLr), '--num-iter', String(settings.numIter),
       '--stop-factor', String(settings.stopFactor), '--smoothing', String(settings.smoothing), '--backend', s.backend];
-    const record: SweepRecord = { configPath: configUri.fsPath, configName: vscode.workspace.asRelativePath(configUri), settings, points: [] };
+    const repeats = repeatsOverride ?? cfg.sweep.repeats;
+    const record: SweepRecord = { configPath: configUri.fsPath, configName: vscode.workspace.asRelativePath(configUri), settings, points: [], repeats };
     this.record = record;
     this.configUri = configUri;
     try { this.target = (await resolveTarget(configUri)).description; } catch (e) { this.target = (e as Error).message; }
@@ -103,13 +105,18 @@ export class SweepController implements vscode.Disposable {
     log().info(`sweep: ${configUri.fsPath} ${args.join(' ')}`);
 
     const live = new LiveRows(settings.smoothing);
-    const proc = new SweepProcess({
+    let progressPoints = 0;
+    const proc = new RepeatedSweep({
       enginePath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'engine.js').fsPath,
       configFile: configUri.fsPath,
       root: folder?.uri.fsPath,
       args,
-      onEvent: (e) => {
-        log().debug(JSON.stringify(e));
+      repeats,
+      seed: cfg.seed,
+      onEvent: (run, e) => {
+        log().debug(`run ${run + 1}: ${JSON.stringify(e)}`);
+        if (e.type === 'point') progressPoints++;
+        if (run !== 0) return; // the first run draws live; the others join the result at the end
         if (e.type === 'hello') {
           record.hello = e;
           for (const w of e.warnings) log().warn(w);
@@ -127,11 +134,13 @@ export class SweepController implements vscode.Disposable {
       async (progress, token) => {
         token.onCancellationRequested(() => { void proc.cancel(); });
         let reported = 0;
+        const total = settings.numIter * repeats;
         const timer = setInterval(() => {
-          const n = record.points.length;
-          if (n === reported) return;
-          const last = record.points[n - 1];
-          progress.report({ increment: ((n - reported) / settings.numIter) * 100, message: `step ${n}/${settings.numIter} · LR ${formatLr(last.lr)} · loss ${formatLoss(last.loss)}` });
+          const n = progressPoints;
+          const last = record.points[record.points.length - 1];
+          if (n === reported || !last) return;
+          const runs = repeats > 1 ? ` · ${repeats} runs` : '';
+          progress.report({ increment: ((n - reported) / total) * 100, message: `step ${n}/${total}${runs} · LR ${formatLr(last.lr)} · loss ${formatLoss(last.loss)}` });
           reported = n;
         }, 200);
         try { return await proc.done; } finally { clearInterval(timer); }
@@ -141,8 +150,12 @@ export class SweepController implements vscode.Disposable {
     void this.running.done.then(() => { if (this.running?.proc === proc) this.running = undefined; });
   }
 
-  private async finish(record: SweepRecord, configUri: vscode.Uri, outcome: SweepOutcome): Promise<void> {
+  private async finish(record: SweepRecord, configUri: vscode.Uri, outcome: RepeatedOutcome): Promise<void> {
     record.end = outcome.end;
+    if (outcome.end && outcome.runs.length > 1) {
+      record.points = outcome.points; // the median curve
+      record.runs = outcome.runs;
+    }
     if (outcome.error) {
       record.error = outcome.error.message;
       if (outcome.error.line && outcome.error.file) this.diagnostics.report(vscode.Uri.file(outcome.error.file), outcome.error.line, outcome.error.column ?? 1, outcome.error.message);
@@ -177,7 +190,7 @@ export class SweepController implements vscode.Disposable {
     return {
       onPick: (lr: number) => void this.pick(lr),
       onStop: () => void this.stop(),
-      onRerun: () => { if (this.configUri) void this.findLearningRate(this.configUri); },
+      onRerun: (repeats?: number) => { if (this.configUri) void this.findLearningRate(this.configUri, repeats); },
       onExport: (format: 'svg' | 'png' | 'csv' | 'json', data?: string) => void this.exportCurve(format, data),
       onDispose: () => { this.panel = undefined; void this.stop(); },
     };

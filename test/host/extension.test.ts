@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LrFinderApi } from '../../src/extension';
-import { PickMessage } from '../../src/core/messages';
+import { PickMessage, RerunMessage } from '../../src/core/messages';
 import { isSuggestion } from '../../src/core/analysis';
 import { analyzeRecord } from '../../src/core/sweepView';
 
@@ -128,7 +128,7 @@ describe('LR Finder in a real VS Code host', () => {
     try {
       void vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(cfg));
       await until(() => (a.controller.lastRecord?.points.length ?? 0) > 5 && a.controller.lastRecord?.configPath === cfg, 60000, 'points');
-      const pid = (a.controller as unknown as { running?: { proc: { pid?: number } } }).running?.proc.pid;
+      const pid = (a.controller as unknown as { running?: { proc: { pids: number[] } } }).running?.proc.pids[0];
       assert.ok(alive(pid), 'engine is running');
       const t0 = Date.now();
       await vscode.commands.executeCommand('lrFinder.stop');
@@ -177,6 +177,21 @@ describe('LR Finder in a real VS Code host', () => {
     } finally {
       fs.rmSync(cfg, { force: true });
     }
+  });
+
+  it('Repeat ×3 runs three seeds and shows the median curve, the band and each suggestion\'s spread', async () => {
+    const a = await api();
+    a.controller.simulateWebviewMessage(RerunMessage.make({ repeats: 3 }));
+    await until(() => a.controller.isRunning, 10000, 'the repeated sweep to start');
+    await a.controller.idle();
+    const r = a.controller.lastRecord!;
+    assert.strictEqual(r.runs?.length, 3);
+    assert.notDeepStrictEqual(r.runs![0].map((p) => p.loss), r.runs![1].map((p) => p.loss), 'different seeds give different curves');
+    const snap = (a.controller.panelView as unknown as { snapshot: { showBand: boolean; rows: { lo?: number; hi?: number }[]; suggestions: { name: string; spread?: string }[]; statusText: string } }).snapshot;
+    assert.ok(snap.showBand);
+    assert.ok(snap.rows.slice(10, 40).every((x) => typeof x.lo === 'number' && x.hi! >= x.lo!));
+    assert.match(snap.suggestions.find((x) => x.name === 'valley')!.spread!, /^3 runs: \S+ … \S+$/);
+    assert.match(snap.statusText, /^median of 3 runs/);
   });
 
   it('the panel restores from the state the webview saved (serializer path)', async () => {
