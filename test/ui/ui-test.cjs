@@ -7,20 +7,11 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { startHost, workbenchUrl, launchBrowser, mkRunDir } = require('../../scripts/vscode-host/lib/host.cjs');
+const { parseArgs, startHost, workbenchUrl, launchBrowser, mkRunDir } = require('../../scripts/vscode-host/lib/host.cjs');
 const ui = require('../../scripts/vscode-host/lib/ui.cjs');
 
 const ROOT = path.resolve(__dirname, '../..');
 
-function parseArgs(argv) {
-  const a = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([^=]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) throw new Error(`bad arg ${argv[i]}`);
-    a[m[1]] = m[2] !== undefined ? m[2] : argv[++i];
-  }
-  return a;
-}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
