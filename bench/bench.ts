@@ -27,7 +27,7 @@ type WorkloadName = 'mlp' | 'cnn' | 'tabular';
 type BackendConfig = 'wasm' | 'wasm-2t' | 'wasm-stock' | 'cpu' | 'tensorflow';
 
 const WORKLOADS: WorkloadName[] = ['mlp', 'cnn', 'tabular'];
-const BACKENDS: BackendConfig[] = ['tensorflow', 'wasm', 'wasm-2t', 'wasm-stock', 'cpu'];
+const BACKENDS: BackendConfig[] = ['wasm', 'tensorflow', 'wasm-2t', 'wasm-stock', 'cpu'];
 /** Workloads skipped per backend, with the reason printed in the table. */
 const SKIP: Partial<Record<BackendConfig, Partial<Record<WorkloadName, string>>>> = {
   cpu: { cnn: 'skipped: the pure-JS cpu backend takes ~10 s per CNN step' },
@@ -48,6 +48,8 @@ interface ChildResult {
   workload: WorkloadName;
   backend: string;
   stepsPerSecond: number;
+  /** Steps per second of process CPU time (all threads): less sensitive to other load on the machine. */
+  cpuStepsPerSecond: number;
   runs: number[];
   flopPerStep: number;
   finalLoss: number;
@@ -205,16 +207,23 @@ async function runChild(opts: Options, config: BackendConfig): Promise<ChildMess
     let loss = NaN;
     for (let i = 0; i < opts.warmup; i++) loss = trainer.step(w.x, w.y, lr);
     const runs: number[] = [];
+    const cpuRuns: number[] = [];
     for (let r = 0; r < opts.repeats; r++) {
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < opts.steps; i++) loss = trainer.step(w.x, w.y, lr);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(c0);
       runs.push(opts.steps / seconds);
+      cpuRuns.push(opts.steps / ((cpu.user + cpu.system) / 1e6));
     }
     trainer.dispose();
     w.model.dispose();
     tf.dispose([w.x, w.y]);
-    results.push({ workload: name, backend: config, stepsPerSecond: median(runs), runs, flopPerStep: w.flopPerStep, finalLoss: loss });
+    results.push({
+      workload: name, backend: config, stepsPerSecond: median(runs), cpuStepsPerSecond: median(cpuRuns), runs,
+      flopPerStep: w.flopPerStep, finalLoss: loss,
+    });
   }
   return { backend: choice.backend, reason: choice.reason, results };
 }
@@ -240,6 +249,7 @@ function forkChild(opts: Options, config: BackendConfig): Promise<ChildMessage> 
 interface PytorchResult {
   version: string;
   stepsPerSecond: Partial<Record<WorkloadName, number>>;
+  cpuStepsPerSecond: Partial<Record<WorkloadName, number>>;
 }
 
 function findPytorchScript(): string | null {
@@ -263,11 +273,15 @@ function runPytorch(opts: Options): { result: PytorchResult | null; note: string
   if (r.status !== 0) return { result: null, note: `PyTorch: benchmark failed (${(r.stderr || '').trim().split('\n').pop()})` };
   try {
     const parsed = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
-      torch: string; threads: number; results: Record<string, { stepsPerSecond: number }>;
+      torch: string; threads: number; results: Record<string, { stepsPerSecond: number; cpuStepsPerSecond: number }>;
     };
     const stepsPerSecond: Partial<Record<WorkloadName, number>> = {};
-    for (const [k, v] of Object.entries(parsed.results)) stepsPerSecond[k as WorkloadName] = v.stepsPerSecond;
-    return { result: { version: parsed.torch, stepsPerSecond }, note: `PyTorch ${parsed.torch}, ${parsed.threads} thread (${python})` };
+    const cpuStepsPerSecond: Partial<Record<WorkloadName, number>> = {};
+    for (const [k, v] of Object.entries(parsed.results)) {
+      stepsPerSecond[k as WorkloadName] = v.stepsPerSecond;
+      cpuStepsPerSecond[k as WorkloadName] = v.cpuStepsPerSecond;
+    }
+    return { result: { version: parsed.torch, stepsPerSecond, cpuStepsPerSecond }, note: `PyTorch ${parsed.torch}, ${parsed.threads} thread (${python})` };
   } catch {
     return { result: null, note: 'PyTorch: could not parse the benchmark output' };
   }
@@ -313,6 +327,17 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   const rows: ChildResult[] = [];
   const log = (s: string) => { if (!opts.json) process.stderr.write(s + '\n'); };
+  // PyTorch first, then the wasm configuration with the fixes right after it, so that the pair the ratio is about
+  // runs as close together as possible (other load on the machine changes over minutes).
+  let pytorch: PytorchResult | null = null;
+  if (opts.pytorch) {
+    log('running PyTorch ...');
+    const p = runPytorch(opts);
+    pytorch = p.result;
+    notes.push(p.note);
+  } else {
+    notes.push('PyTorch: not run (--no-pytorch)');
+  }
   for (const config of run) {
     log(`running ${config} ...`);
     const m = await forkChild(opts, config);
@@ -323,15 +348,6 @@ async function main(): Promise<void> {
       const skip = SKIP[config]?.[w];
       if (skip && !m.error) notes.push(`${config} ${w}: ${skip}`);
     }
-  }
-  let pytorch: PytorchResult | null = null;
-  if (opts.pytorch) {
-    log('running PyTorch ...');
-    const p = runPytorch(opts);
-    pytorch = p.result;
-    notes.push(p.note);
-  } else {
-    notes.push('PyTorch: not run (--no-pytorch)');
   }
 
   notes.push(`machine: ${os.cpus().length} logical CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; ` +
@@ -350,13 +366,15 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const header = ['workload', 'backend', 'steps/s', 'GFLOP/s', 'MFLOP/step', 'PyTorch steps/s', 'ratio'];
+  const header = ['workload', 'backend', 'steps/s', 'GFLOP/s', 'MFLOP/step', 'PyTorch steps/s', 'ratio', 'steps/CPU-s', 'PyTorch', 'ratio'];
   const table: string[][] = [header];
   for (const r of rows) {
     const pt = pytorch?.stepsPerSecond[r.workload] ?? null;
+    const ptCpu = pytorch?.cpuStepsPerSecond[r.workload] ?? null;
     table.push([
       r.workload, r.backend, fmt(r.stepsPerSecond, 1), fmt((r.stepsPerSecond * r.flopPerStep) / 1e9, 3),
       fmt(r.flopPerStep / 1e6, 3), fmt(pt, 1), pt ? `${(r.stepsPerSecond / pt).toFixed(2)}x` : '-',
+      fmt(r.cpuStepsPerSecond, 1), fmt(ptCpu, 1), ptCpu ? `${(r.cpuStepsPerSecond / ptCpu).toFixed(2)}x` : '-',
     ]);
   }
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
@@ -364,7 +382,9 @@ async function main(): Promise<void> {
   process.stdout.write(line(header) + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
   for (const row of table.slice(1)) process.stdout.write(line(row) + '\n');
   process.stdout.write(`\nmedian of ${opts.repeats} x ${opts.steps} steps after ${opts.warmup} warm-up steps; ` +
-    'a step = set LR + one Adam step + loss read back; FLOP/step = 6 x forward MACs x batch\n');
+    'a step = set LR + one Adam step + loss read back; FLOP/step = 6 x forward MACs x batch.\n' +
+    'steps/s is wall-clock; steps/CPU-s divides by the CPU time of all the process\'s threads (it leaves out time spent ' +
+    'waiting for a CPU when the machine is busy; for wasm-2t it counts both threads).\n');
   for (const n of notes) process.stdout.write(`- ${n}\n`);
 }
 

@@ -2,7 +2,8 @@
 """PyTorch reference for bench/bench.ts: the same three workloads, single-threaded.
 
 Each step sets the LR, runs one Adam step and reads the loss back to the host (loss.item()), like the tfjs trainer.
-Prints one JSON object: {"torch": version, "threads": 1, "results": {workload: {"stepsPerSecond", "runs"}}}.
+Prints one JSON object: {"torch": version, "threads": 1, "results": {workload: {"stepsPerSecond", "cpuStepsPerSecond", "runs"}}}
+(cpuStepsPerSecond divides by process CPU time).
 Usage: pytorch_bench.py [--steps N] [--repeats N] [--warmup N] [--workload mlp,cnn,tabular]
 """
 import os
@@ -63,12 +64,15 @@ def run(name, steps, repeats, warmup):
     for _ in range(warmup):
         step()
     runs = []
+    cpu_runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(steps):
             step()
         runs.append(steps / (time.perf_counter() - t0))
-    return {'stepsPerSecond': statistics.median(runs), 'runs': runs}
+        cpu_runs.append(steps / (time.process_time() - c0))
+    return {'stepsPerSecond': statistics.median(runs), 'cpuStepsPerSecond': statistics.median(cpu_runs), 'runs': runs}
 
 
 def main():

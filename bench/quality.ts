@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { LoadedTask } from './quality/engine';
-import { barLine, markdownTable, PROTOCOL_LABEL, summaryBlocks, summaryRows, taskRows, textTable, variantLabel, type SummaryBlock } from './quality/report';
+import { barLine, markdownTable, PROTOCOL_LABEL, summaryBlocks, summaryRows, taskRows, taskVariantRows, textTable, variantLabel, type SummaryBlock } from './quality/report';
 import { PROTOCOLS, ONE_CYCLE, type Protocol } from './quality/schedule';
 import { scoreTask, type CurveRecord, type GridRecord, type TaskRecord, type TaskScore, type Variant } from './quality/score';
 import { BUDGET_STEPS, TASKS, VALIDATION_SPLIT, type TaskDef } from './quality/tasks';
@@ -50,11 +50,17 @@ interface Options {
   worker: boolean;
 }
 
+const USAGE = `Outcome benchmark of the LR suggestions (docs/quality.md).
+  quality [--quick] [--tasks a,b] [--design | --holdout] [--json FILE] [--md FILE]
+          [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant]
+  quality --from FILE [--tasks a,b] [--md FILE] [--json FILE]     re-score a recorded run, no training
+`;
+
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const o: Options = {
     quick, tasks: null, set: 'all', workers: Math.max(1, Math.min(2, os.cpus().length)),
-    lrs: quick ? 9 : 31, seeds: quick ? 2 : 3, curves: quick ? 1 : 3, protocols: quick ? ['onecycle'] : PROTOCOLS.slice(), worker: false,
+    lrs: quick ? 13 : 31, seeds: quick ? 2 : 3, curves: quick ? 1 : 3, protocols: quick ? ['onecycle'] : PROTOCOLS.slice(), worker: false,
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
@@ -86,7 +92,7 @@ function parseArgs(argv: string[]): Options {
         return s as Protocol;
       }); break;
       case '-h': case '--help':
-        process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 6).map((l) => l.replace(/^ \*\s?/, '')).join('\n') + '\n');
+        process.stdout.write(USAGE);
         process.exit(0);
       // falls through
       default: throw new Error(`unknown argument ${a}`);
@@ -235,13 +241,16 @@ interface RawRun {
   seconds: number;
   workers: number;
   backend: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  /** Sum of the jobs' own durations (range tests + trainings), a load-independent measure of the work. */
+  jobSeconds: number;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageStart: number[]; loadAverageEnd: number[] };
   options: { quick: boolean; lrs: number; seeds: number; curves: number; protocols: Protocol[]; budgetSteps: number; validationSplit: number; oneCycle: typeof ONE_CYCLE; momentumCycling: boolean };
   tasks: TaskRecord[];
 }
 
 async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
   const t0 = Date.now();
+  const loadStart = os.loadavg();
   const pool = new Pool();
   await pool.start(o.workers);
   let done = 0, total = 0;
@@ -300,7 +309,11 @@ async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
       benchmark: 'lr-finder quality', version: 1,
       command: `node out/bench/quality.js ${process.argv.slice(2).join(' ')}`.trim(),
       date: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, workers: o.workers, backend: pool.backend,
-      machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? '', node: process.version, platform: `${process.platform} ${process.arch}` },
+      jobSeconds: tasks.reduce((s, t) => s + t.curves.reduce((a, c) => a + c.seconds, 0) + Object.values(t.grids).reduce((a, g) => a + g!.seconds, 0), 0),
+      machine: {
+        cpus: cpus.length, cpuModel: cpus[0]?.model ?? '', node: process.version, platform: `${process.platform} ${process.arch}`,
+        loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))), loadAverageEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
+      },
       options: {
         quick: o.quick, lrs: o.lrs, seeds: o.seeds, curves: o.curves, protocols: o.protocols, budgetSteps: BUDGET_STEPS,
         validationSplit: VALIDATION_SPLIT, oneCycle: ONE_CYCLE, momentumCycling: false,
@@ -326,7 +339,8 @@ export function analyse(raw: RawRun): Results {
 function report(raw: RawRun, res: Results): string {
   const lines: string[] = [];
   lines.push(`LR Finder outcome benchmark: ${raw.tasks.length} tasks, ${raw.options.lrs} LRs x ${raw.options.seeds} seeds per protocol, ` +
-    `${raw.options.curves} range test(s) per task; backend ${raw.backend}, ${raw.workers} worker(s), ${raw.seconds.toFixed(0)} s.`);
+    `${raw.options.curves} range test(s) per task; backend ${raw.backend}, ${raw.workers} worker(s), ${raw.seconds.toFixed(0)} s wall ` +
+    `(${(raw.jobSeconds ?? NaN).toFixed(0)} s of jobs; load average ${raw.machine.loadAverageStart?.[0]} at the start).`);
   for (const t of raw.tasks) {
     const c = t.curves[0];
     lines.push(`  ${t.name}${t.holdout ? ' [holdout]' : ''}: ${t.description}; ${t.steps} steps (${t.epochs} epochs), ` +
@@ -335,6 +349,10 @@ function report(raw: RawRun, res: Results): string {
   for (const p of raw.options.protocols) {
     lines.push('', `Per task, ${PROTOCOL_LABEL[p]} (LR picked on the primary range test, regret in parentheses):`);
     lines.push(textTable(taskRows(raw.tasks, res.scores, p)));
+    if (raw.options.curves > 1) {
+      lines.push('', `Per task, ${PROTOCOL_LABEL[p]}: regret averaged over the ${raw.options.curves} range tests:`);
+      lines.push(textTable(taskVariantRows(raw.tasks, res.scores, p, 'meanK1')));
+    }
   }
   const variants = [...new Set(res.summaries.map((b) => b.variant))];
   for (const p of raw.options.protocols) {
@@ -352,7 +370,9 @@ function report(raw: RawRun, res: Results): string {
 function markdownResults(raw: RawRun, res: Results): string {
   const out: string[] = [];
   out.push(`Run: \`${raw.command}\` on ${raw.date.slice(0, 10)}, backend \`${raw.backend}\`, ${raw.workers} worker process(es) on ` +
-    `${raw.machine.cpus} × ${raw.machine.cpuModel}, Node ${raw.machine.node}: **${(raw.seconds / 60).toFixed(1)} min** wall time. ` +
+    `${raw.machine.cpus} × ${raw.machine.cpuModel}, Node ${raw.machine.node}: **${(raw.seconds / 60).toFixed(1)} min** wall time ` +
+    `(the jobs themselves took ${((raw.jobSeconds ?? NaN) / 60).toFixed(1)} min of one core; 1-minute load average ${raw.machine.loadAverageStart?.[0]} at the start, ` +
+    `${raw.machine.loadAverageEnd?.[0]} at the end). ` +
     `${raw.tasks.length} tasks, grid of ${raw.options.lrs} LRs × ${raw.options.seeds} training seeds per protocol, ` +
     `${raw.options.curves} range test(s) per task.`);
   out.push('', '### Tasks', '', markdownTable([
@@ -364,7 +384,7 @@ function markdownResults(raw: RawRun, res: Results): string {
   for (const p of raw.options.protocols) {
     for (const v of variants) {
       const blocks = res.summaries.filter((b) => b.protocol === p && b.variant === v);
-      out.push('', `### Summary: ${PROTOCOL_LABEL[p]}, ${variantLabel(v)}`, '', 'Regret: median / worst / tasks within 10% of the best grid loss.', '');
+      out.push('', `### Summary: ${PROTOCOL_LABEL[p]}, ${variantLabel(v)}`, '', 'Regret: median / worst / tasks within 10% of the best grid loss. ∞: a range test on which the method gave no suggestion.', '');
       out.push(markdownTable(summaryRows(blocks)), '');
       for (const b of blocks) out.push(`- ${b.label}: ${barLine(b.table)}`);
     }
@@ -372,6 +392,12 @@ function markdownResults(raw: RawRun, res: Results): string {
   for (const p of raw.options.protocols) {
     out.push('', `### Per task: ${PROTOCOL_LABEL[p]}`, '', 'LR each method picks on the primary range test (the config\'s seed), and its regret.', '');
     out.push(markdownTable(taskRows(raw.tasks, res.scores, p)));
+    if (raw.options.curves > 1) {
+      out.push('', `### Per task: ${PROTOCOL_LABEL[p]}, regret averaged over the ${raw.options.curves} range tests`, '');
+      out.push(markdownTable(taskVariantRows(raw.tasks, res.scores, p, 'meanK1')));
+      out.push('', `### Per task: ${PROTOCOL_LABEL[p]}, K = ${raw.options.curves}: regret of the median of the ${raw.options.curves} picks`, '');
+      out.push(markdownTable(taskVariantRows(raw.tasks, res.scores, p, 'K3')));
+    }
   }
   return out.join('\n');
 }
@@ -389,7 +415,10 @@ function writeMarkdown(file: string, section: string): void {
 
 function toJson(raw: RawRun, res: Results): string {
   // JSON has no NaN or Infinity: they are written as the strings "NaN", "Infinity" (as `lr-finder suggest` reads them).
-  return JSON.stringify({ ...raw, results: res }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1);
+  const text = JSON.stringify({ ...raw, results: res }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1);
+  // Arrays of plain values on one line each: readable, and a third of the size.
+  return text.replace(/\[\n\s*((?:(?:-?[\d.eE+-]+|"(?:NaN|-?Infinity)"|null|true|false),\n\s*)*(?:-?[\d.eE+-]+|"(?:NaN|-?Infinity)"|null|true|false))\n\s*\]/g,
+    (_, body: string) => `[${body.replace(/,\n\s*/g, ',')}]`);
 }
 
 function fromJson(file: string): RawRun {

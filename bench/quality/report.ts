@@ -8,7 +8,8 @@ export const METHOD_LABEL: Record<Method, string> = {
 };
 export const PROTOCOL_LABEL: Record<Protocol, string> = { onecycle: 'one-cycle', constant: 'constant LR' };
 
-export const pct = (r: number) => (Number.isFinite(r) ? `${(100 * r).toFixed(r < 0.095 ? 1 : 0)}%` : 'n/a');
+/** A regret as a percentage; ∞ in a summary is a range test on which the method gave no suggestion. */
+export const pct = (r: number) => (Number.isFinite(r) ? `${(100 * r).toFixed(r < 0.095 ? 1 : 0)}%` : r === Infinity ? '∞' : 'n/a');
 
 function cell(lr: number | undefined, regret: number): string {
   return lr === undefined ? 'n/a' : `${formatLr(lr)} (${pct(regret)})`;
@@ -25,6 +26,16 @@ export function taskRows(tasks: TaskRecord[], scores: TaskScore[], protocol: Pro
       s.name, tasks[i].holdout ? 'holdout' : 'design', formatLr(s.bestLr[protocol]!), s.bestLoss[protocol]!.toPrecision(3),
       ...METHODS.map((m) => cell(s.picks[m], r[m])),
     ]);
+  });
+  return rows;
+}
+
+/** Rows of the per-task regret of every method under one variant (mean over the range tests, or the K = 3 pick). */
+export function taskVariantRows(tasks: TaskRecord[], scores: TaskScore[], protocol: Protocol, variant: 'meanK1' | 'K3'): string[][] {
+  const rows = [['task', 'set', ...METHODS.map((m) => METHOD_LABEL[m])]];
+  scores.forEach((s, i) => {
+    const r = (variant === 'meanK1' ? s.regretMeanK1 : s.regretK)[protocol];
+    if (r) rows.push([s.name, tasks[i].holdout ? 'holdout' : 'design', ...METHODS.map((m) => pct(r[m]))]);
   });
   return rows;
 }

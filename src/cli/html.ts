@@ -24,7 +24,7 @@ export function renderHtmlReport(r: Report, script: string): string {
     rows, marks: markRows(r.analysis, r.recommended ?? 'valley'), tangent: tangentRows(r.analysis),
     yDomain: yDomain(rows.map((x) => x.smoothed)), showValidation: hasVal,
   };
-  const list = (['steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'] as SuggestionName[]).map((n) => {
+  const list = (['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'] as SuggestionName[]).map((n) => {
     const s = r.analysis.suggestions[n];
     return isSuggestion(s) ? `<li><b>${esc(n)}</b> ${esc(formatLr(s.lr))} — ${esc(s.explanation)}</li>` : `<li><b>${esc(n)}</b> — ${esc(s.reason)}</li>`;
   }).join('\n');

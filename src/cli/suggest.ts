@@ -53,6 +53,9 @@ export function suggestionsJson(a: Analysis) {
     suggestions[m] = isSuggestion(s) ? { lr: s.lr, index: s.index } : null;
     if (!isSuggestion(s)) reasons[m] = s.reason;
   }
+  const rec = a.suggestions.recommended;
+  if (isSuggestion(rec)) suggestions.recommended = { lr: rec.lr, index: rec.index, method: rec.method ?? '', explanation: rec.explanation } as never;
+  else { suggestions.recommended = null; reasons.recommended = rec.reason; }
   const mp = a.suggestions.minimumPoint;
   return {
     suggestions,

@@ -35,10 +35,10 @@ export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, heigh
   return lines.join('\n');
 }
 
-const ORDER: SuggestionName[] = ['steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
+const ORDER: SuggestionName[] = ['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
 const LABEL: Record<SuggestionName, string> = {
   steepest: 'steepest slope', valley: 'valley (fastai)', slide: 'slide (fastai)', minimum: 'minimum/10 (fastai)',
-  steep: 'steep (fastai)', minimumPoint: 'minimum point',
+  steep: 'steep (fastai)', minimumPoint: 'minimum point', recommended: 'recommended (ours)',
 };
 
 export function suggestionTable(lrs: readonly number[], a: Analysis, spread?: Partial<Record<SuggestionName, { min: number; max: number; lrs: number[] }>>): string {

@@ -5,8 +5,9 @@
  */
 import { minimum, slide, smoothLosses, steep, stopIndex, trimForSuggestions, valley, type FastaiPick, type SweepMode } from './fastai';
 import { formatLr } from './format';
+import { recommend } from './recommend';
 
-export type SuggestionName = 'valley' | 'slide' | 'minimum' | 'steep' | 'steepest' | 'minimumPoint';
+export type SuggestionName = 'valley' | 'slide' | 'minimum' | 'steep' | 'steepest' | 'minimumPoint' | 'recommended';
 export const FASTAI_METHODS = ['valley', 'slide', 'minimum', 'steep'] as const;
 
 export interface Suggestion {
@@ -15,6 +16,8 @@ export interface Suggestion {
   /** Index into the recorded points. */
   index: number;
   explanation: string;
+  /** For `recommended`: what it was derived from (see recommend.ts). */
+  method?: string;
 }
 
 export type SuggestionOrReason = Suggestion | { name: SuggestionName; reason: string };
@@ -97,16 +100,19 @@ export function analyzeCurve(lrs: readonly number[], losses: readonly number[], 
   const steepest = steepestPoint(lr, smoothed, slopes, usable, minPoint, st.numIter);
   const points = describePoints(lr, losses.slice(0, n), smoothed, slopes, steepest, minPoint);
 
-  return {
+  const analysis: Analysis = {
     settings: st,
     smoothed,
     stop,
     suggestions: {
       valley: valleyS, slide: slideS, minimum: minS, steep: steepS,
-      steepest, minimumPoint: minPoint,
+      steepest, minimumPoint: minPoint, recommended: { name: 'recommended', reason: 'not computed yet' },
     },
     points,
   };
+  const rec = recommend(lr, losses.slice(0, n), analysis);
+  analysis.suggestions.recommended = 'lr' in rec ? { name: 'recommended', ...rec } : { name: 'recommended', reason: rec.reason };
+  return analysis;
 }
 
 /** Running median over 2k+1 points (shrinking at the edges); non-finite values count as +Infinity. */

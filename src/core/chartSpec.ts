@@ -40,7 +40,7 @@ export interface PointRow {
 
 /** One row of the "marks" dataset: an annotated point. */
 export interface MarkRow {
-  name: SuggestionName | 'recommended';
+  name: SuggestionName;
   label: string;
   lr: number;
   loss: number;
@@ -87,7 +87,7 @@ export function analysisRows(lrs: readonly number[], losses: readonly number[], 
 }
 
 const MARK_LABEL: Partial<Record<SuggestionName, string>> = {
-  steepest: 'steepest slope', minimumPoint: 'minimum', valley: 'valley', slide: 'slide', minimum: 'min/10', steep: 'steep',
+  steepest: 'steepest slope', minimumPoint: 'minimum', valley: 'valley', slide: 'slide', minimum: 'min/10', steep: 'steep', recommended: 'recommended',
 };
 
 /** Annotated points: steepest, minimum, and the recommended suggestion (if it is another one). */

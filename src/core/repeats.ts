@@ -37,7 +37,7 @@ export function runBand(runs: readonly (readonly PointEvent[])[], n: number, bet
 export function suggestionSpread(runs: readonly (readonly PointEvent[])[], settings: Partial<SweepSettings>): Partial<Record<SuggestionName, { lrs: number[]; min: number; max: number }>> {
   const analyses: Analysis[] = runs.map((r) => analyzeCurve(r.map((p) => p.lr), r.map((p) => p.loss), settings));
   const out: Partial<Record<SuggestionName, { lrs: number[]; min: number; max: number }>> = {};
-  for (const name of ['valley', 'slide', 'minimum', 'steep', 'steepest', 'minimumPoint'] as SuggestionName[]) {
+  for (const name of ['valley', 'slide', 'minimum', 'steep', 'steepest', 'minimumPoint', 'recommended'] as SuggestionName[]) {
     const lrs = analyses.map((a) => a.suggestions[name]).filter(isSuggestion).map((s) => s.lr);
     if (lrs.length) out[name] = { lrs, min: Math.min(...lrs), max: Math.max(...lrs) };
   }

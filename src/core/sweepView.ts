@@ -30,9 +30,9 @@ export interface ViewOptions {
 
 export const SUGGESTION_LABELS: Record<SuggestionName, string> = {
   steepest: 'Steepest slope', valley: 'Valley (fastai default)', slide: 'Slide (fastai)', minimum: 'Minimum ÷ 10 (fastai)',
-  steep: 'Steep (fastai)', minimumPoint: 'Minimum (do not pick)',
+  steep: 'Steep (fastai)', minimumPoint: 'Minimum (do not pick)', recommended: 'Recommended (LR Finder)',
 };
-const LIST_ORDER: SuggestionName[] = ['steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
+const LIST_ORDER: SuggestionName[] = ['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
 
 export function analyzeRecord(r: SweepRecord): Analysis {
   return analyzeCurve(r.points.map((p) => p.lr), r.points.map((p) => p.loss), r.settings);
