@@ -1,11 +1,12 @@
 /**
  * Training-kernel fixes for @tensorflow/tfjs-backend-wasm 4.22, measured on this project's reference workloads.
  *
- * - Conv2DBackpropFilter: missing on wasm (training any Conv2D throws). Two formulations on wasm kernels:
- *   (a) few filter rows (fh*fw*ci <= IM2COL_MAX_ROWS, e.g. a first layer on 1-3 channels): the transposed im2col
- *       matrix P^T [fh*fw*ci, B*Ho*Wo] is built in JS and dW = P^T . dy is one XNNPACK matrix multiply;
- *   (b) otherwise one forward convolution with batch and channel roles swapped: x^T [ci,H,W,B] convolved with the
- *       "filter" dy^T [Ho,Wo,B,co], stride 1, dilation = the original stride, gives dW^T [ci,fh,fw,co].
+ * - Conv2DBackpropFilter: missing on wasm (training any Conv2D throws). NHWC with stride 1 or few filter rows
+ *   (fh*fw*ci <= IM2COL_MAX_ROWS): the transposed im2col matrix P^T [fh*fw*ci, B*Ho*Wo] is built (a SIMD copy from the
+ *   padded channel-major input for stride 1, a JS loop otherwise) and dW = P^T . dy is one XNNPACK matrix multiply, or
+ *   a SIMD loop when there are few rows (XNNPACK would repack all of dy first). Otherwise (strided with many rows,
+ *   NCHW): one forward convolution with batch and channel roles swapped: x^T [ci,H,W,B] convolved with the "filter"
+ *   dy^T [Ho,Wo,B,co], stride 1, dilation = the original stride, gives dW^T [ci,fh,fw,co].
  * - Conv2DBackpropInput: the wasm kernel is a naive loop (~10x slower than XNNPACK). Computed as a stride-1 convolution
  *   of dy (zero-upsampled when the stride is > 1) with the spatially flipped filter with in/out channels swapped.
  * - BatchMatMul / _FusedMatMul with transposeA/transposeB: wasm uses XNNPACK only for the untransposed case and runs a
@@ -22,6 +23,8 @@
  *   buffer (as the cpu backend does). Removes the copies tfjs makes when it saves tensors for gradients.
  * - Adam: tfjs' AdamOptimizer runs 14 elementwise kernels per variable; a fused kernel does the same float32
  *   arithmetic in one pass (see patchAdamOptimizer).
+ * - DepthwiseConv2dNativeBackpropFilter/Input: missing on wasm (DepthwiseConv2D / SeparableConv2D training throws);
+ *   run on the cpu backend's kernels with the data copied across.
  *
  * The SIMD loops are a tiny WebAssembly module assembled here that imports the backend's memory. Replacements call
  * the wasm backend's own kernel functions directly (no engine bookkeeping for intermediates) and fall back to the
@@ -46,6 +49,8 @@ const BACKEND = 'wasm';
 
 /** Filter rows (fh*fw*ci) up to which Conv2DBackpropFilter uses the im2col + matmul formulation. */
 const IM2COL_MAX_ROWS = 32;
+/** Largest im2col matrix (floats) built for the stride-1 im2col formulation (64 MB); larger ones use (b). */
+const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
 
 /** Original wasm kernel configs, captured before replacement (null: the kernel did not exist). */
 const originals = new Map<string, tf.KernelConfig | null>();
@@ -244,7 +249,10 @@ function conv2DBackpropFilter(x: TensorInfo, dy: TensorInfo, attrs: BackpropFilt
   const expectDy = channelsLast ? [batchSize, outHeight, outWidth, outChannels] : [batchSize, outChannels, outHeight, outWidth];
   if (!tf.util.arraysEqual(dy.shape, expectDy)) return null;
   if (info.padInfo.top < 0 || info.padInfo.left < 0) return null;
-  if (channelsLast && info.filterHeight * info.filterWidth * info.inChannels <= IM2COL_MAX_ROWS) {
+  const rows = info.filterHeight * info.filterWidth * info.inChannels;
+  const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
+  if (channelsLast && (rows <= IM2COL_MAX_ROWS ||
+      (unitStride && rows * batchSize * outHeight * outWidth <= IM2COL_MAX_ELEMENTS && simdKernels(backend)))) {
     return backpropFilterIm2col(x, dy, info, backend);
   }
   return backpropFilterSwappedConv(x, dy, info, channelsLast, backend);
@@ -252,7 +260,8 @@ function conv2DBackpropFilter(x: TensorInfo, dy: TensorInfo, attrs: BackpropFilt
 
 /**
  * dW [fh*fw*ci, co] = P^T [fh*fw*ci, B*Ho*Wo] . dy [B*Ho*Wo, co] (NHWC only). x is first transposed to channel-major
- * [ci, B, H, W] so that every row of P^T is assembled from contiguous runs of x.
+ * [ci, B, H, W] so that every row of P^T is assembled from contiguous runs of x: with stride 1 by a SIMD copy from
+ * the padded input, otherwise by a JS loop.
  */
 function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: CO,
@@ -265,6 +274,32 @@ function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_ut
   try {
     const xT = transpose(backend, x, [3, 0, 1, 2]);
     temps.push(xT);
+    const simdBuild = SH === 1 && SW === 1 ? simdKernels(backend) : null;
+    if (simdBuild) {
+      // Pad the channel-major input; then every row of P^T is B*Ho runs of Wo floats copied from it.
+      const { top: pt0, bottom, left: pl0, right } = info.padInfo;
+      let xp = xT;
+      if (pt0 || bottom || pl0 || right) {
+        xp = runKernel('PadV2', backend, { x: xT }, { paddings: [[0, 0], [0, 0], [pt0, bottom], [pl0, right]], constantValue: 0 });
+        temps.push(xp);
+      }
+      const Hp = xp.shape[2];
+      const Wp = xp.shape[3];
+      if (Hp < Ho + FH - 1 || Wp < Wo + FW - 1) throw new Error(`Conv2DBackpropFilter: padded input ${Hp}x${Wp} too small`);
+      const pt = backend.makeOutput([1, rows, cols], 'float32');
+      temps.push(pt);
+      const src = heapOffset(backend, xp);
+      const dst = heapOffset(backend, pt);
+      for (let di = 0; di < FH; di++) {
+        for (let dj = 0; dj < FW; dj++) {
+          for (let c = 0; c < C; c++) {
+            simdBuild.copyRuns(dst + ((di * FW + dj) * C + c) * cols * 4, src + ((c * B * Hp + di) * Wp + dj) * 4,
+              B, Ho, Wo, Wp * 4, Hp * Wp * 4);
+          }
+        }
+      }
+      return multiplyIm2col(pt, dy, info, backend, temps);
+    }
     const pt = backend.makeOutput([1, rows, cols], 'float32');
     temps.push(pt);
     const xs = heapF32(backend, xT);
@@ -298,22 +333,30 @@ function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_ut
         }
       }
     }
-    const kernels = CO % 16 === 0 ? simdKernels(backend) : null;
-    if (kernels) {
-      // Small row count: a SIMD loop beats XNNPACK here, which would first repack all of dy.
-      const dw = backend.makeOutput([FH, FW, C, CO], 'float32');
-      heapF32(backend, dw).fill(0);
-      kernels.gemmTN16(heapOffset(backend, pt), heapOffset(backend, dy), heapOffset(backend, dw), rows, cols, CO * 4, 256);
-      return dw;
-    }
-    const dy3 = reshape(backend, dy, [1, cols, CO]);
-    temps.push(dy3);
-    const dw = runKernel('BatchMatMul', backend, { a: pt, b: dy3 }, { transposeA: false, transposeB: false });
-    temps.push(dw);
-    return reshape(backend, dw, [FH, FW, C, CO]);
+    return multiplyIm2col(pt, dy, info, backend, temps);
   } finally {
     dispose(backend, ...temps);
   }
+}
+
+/** dW [fh, fw, ci, co] = P^T . dy: a SIMD loop for few rows (no repacking of dy), else one XNNPACK matmul. */
+function multiplyIm2col(pt: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike, temps: TensorInfo[]): TensorInfo {
+  const { filterHeight: FH, filterWidth: FW, inChannels: C, outChannels: CO } = info;
+  const rows = FH * FW * C;
+  const cols = info.batchSize * info.outHeight * info.outWidth;
+  const kernels = rows <= IM2COL_MAX_ROWS && CO % 16 === 0 ? simdKernels(backend) : null;
+  if (kernels) {
+    // Few rows: a SIMD loop beats XNNPACK here, which would first repack all of dy.
+    const dw = backend.makeOutput([FH, FW, C, CO], 'float32');
+    heapF32(backend, dw).fill(0);
+    kernels.gemmTN16(heapOffset(backend, pt), heapOffset(backend, dy), heapOffset(backend, dw), rows, cols, CO * 4, 256);
+    return dw;
+  }
+  const dy3 = reshape(backend, dy, [1, cols, CO]);
+  temps.push(dy3);
+  const dw = runKernel('BatchMatMul', backend, { a: pt, b: dy3 }, { transposeA: false, transposeB: false });
+  temps.push(dw);
+  return reshape(backend, dw, [FH, FW, C, CO]);
 }
 
 /** dW as one forward convolution of x^T [ci,H,W,B] with dy^T [Ho,Wo,B,co] (dilation = stride), then a transpose. */
@@ -480,6 +523,11 @@ const simd = (code: number) => [0xfd, ...uleb(code)];
 const LOAD = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
 const loadAt = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const F32_LOAD = [0x2a, 0, 0];
+const F32_STORE = [0x38, 0, 0];
+const BLOCK = [0x02, 0x40];
+const EQZ = [0x45];
+const GE_U = [0x4f];
+const AND_I32 = [0x71];
 const SELECT = [0x1b];
 const STORE = [...simd(0x0b), 0, 0]; // v128.store
 const v128c = (bytes: number[]) => [...simd(0x0c), ...bytes];
@@ -659,6 +707,43 @@ function gemmTN16Func(): FuncDef {
   return { name: 'gemmTN16', params: Array(7).fill(I32), locals: [[8, I32], [5, V128]], body };
 }
 
+/**
+ * copyRuns(dst, src, outer, rows, runFloats, srcRowBytes, srcOuterBytes): for each of `outer` blocks and `rows` rows
+ * in it, copy runFloats floats from src (rows srcRowBytes apart, blocks srcOuterBytes apart) to consecutive places
+ * in dst. Builds the rows of a transposed im2col matrix from a padded, channel-major input.
+ */
+function copyRunsFunc(): FuncDef {
+  const [dst, src, outer, rows, run, srb, sob] = [0, 1, 2, 3, 4, 5, 6];
+  const [b, i, k, s, nBytes, n4Bytes] = [7, 8, 9, 10, 11, 12];
+  const body = [
+    ...get(run), ...i32c(4), ...MUL, ...set(nBytes),
+    ...get(nBytes), ...i32c(-16), ...AND_I32, ...set(n4Bytes),
+    ...i32c(0), ...set(b),
+    ...LOOP,
+    ...get(src), ...get(b), ...get(sob), ...MUL, ...ADD, ...set(s),
+    ...i32c(0), ...set(i),
+    ...LOOP,
+    ...i32c(0), ...set(k),
+    ...BLOCK,
+    ...get(n4Bytes), ...EQZ, ...brIf(0),
+    ...LOOP,
+    ...get(dst), ...get(k), ...ADD, ...get(s), ...get(k), ...ADD, ...LOAD, ...STORE,
+    ...nextLoop(k, i32c(16), get(n4Bytes)),
+    ...END,
+    ...BLOCK,
+    ...get(k), ...get(nBytes), ...GE_U, ...brIf(0),
+    ...LOOP,
+    ...get(dst), ...get(k), ...ADD, ...get(s), ...get(k), ...ADD, ...F32_LOAD, ...F32_STORE,
+    ...nextLoop(k, i32c(4), get(nBytes)),
+    ...END,
+    ...get(dst), ...get(nBytes), ...ADD, ...set(dst),
+    ...get(s), ...get(srb), ...ADD, ...set(s),
+    ...nextLoop(i, i32c(1), get(rows)),
+    ...nextLoop(b, i32c(1), get(outer)),
+  ];
+  return { name: 'copyRuns', params: Array(7).fill(I32), locals: [[6, I32]], body };
+}
+
 function assemble(funcs: FuncDef[], shared: boolean): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
   // memory import "env"."memory": shared memories need a maximum (4 GiB covers any wasm32 memory).
@@ -685,6 +770,7 @@ interface SimdKernels {
   adamUpdate(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, bytes: number,
     b1: number, ob1: number, b2: number, ob2: number, c1: number, c2: number, eps: number, nlr: number): void;
   gemmTN16(pt: number, dy: number, out: number, rows: number, K: number, nBytes: number, kBlock: number): void;
+  copyRuns(dst: number, src: number, outer: number, rows: number, runFloats: number, srcRowBytes: number, srcOuterBytes: number): void;
 }
 
 interface EmscriptenModuleLike {
@@ -704,8 +790,16 @@ interface WebAssemblyApi {
 
 const simdCache = new WeakMap<object, SimdKernels | null>();
 
+let simdEnabled = true;
+
+/** Turn the SIMD helper loops off (their JS / stock-kernel fallbacks run instead); for tests and diagnostics. */
+export function setWasmSimdHelpersEnabled(enabled: boolean): void {
+  simdEnabled = enabled;
+}
+
 /** The SIMD helpers bound to this backend's memory, or null if they cannot be used here. */
 function simdKernels(backend: WasmBackendLike): SimdKernels | null {
+  if (!simdEnabled) return null;
   const module = (backend as unknown as { wasm?: EmscriptenModuleLike }).wasm;
   if (!module) return null;
   if (simdCache.has(module)) return simdCache.get(module) ?? null;
@@ -717,7 +811,7 @@ function simdKernels(backend: WasmBackendLike): SimdKernels | null {
       { buffer: ArrayBufferLike } | undefined;
     if (wa && memory) {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = assemble([maxPoolGrad2x2Func(), sumRowsFunc(), addRowsFunc(), adamUpdateFunc(), gemmTN16Func()], shared);
+      const bytes = assemble([maxPoolGrad2x2Func(), sumRowsFunc(), addRowsFunc(), adamUpdateFunc(), gemmTN16Func(), copyRunsFunc()], shared);
       const instance = new wa.Instance(new wa.Module(bytes), { env: { memory } });
       kernels = instance.exports as unknown as SimdKernels;
     }

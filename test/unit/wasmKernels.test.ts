@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend';
-import { registerWasmTrainingKernels, replacedWasmKernels } from '../../src/engine/wasmKernels';
+import { registerWasmTrainingKernels, replacedWasmKernels, setWasmSimdHelpersEnabled } from '../../src/engine/wasmKernels';
 
 type Attrs = tf.NamedAttrMap;
 interface Input { shape: number[]; values: Float32Array | Int32Array; dtype?: tf.DataType }
@@ -92,7 +92,7 @@ describe('wasm training kernels vs the cpu backend', function () {
     }
   });
 
-  // [x shape NHWC, filter shape]: fh*fw*ci <= 32 takes the im2col path, larger the swapped-convolution path.
+  // [x shape NHWC, filter shape]: fh*fw*ci <= 32 or stride 1 take the im2col paths, the rest the swapped convolution.
   const convCases: Array<[number[], number[]]> = [
     [[2, 9, 9, 1], [3, 3, 1, 4]],
     [[3, 8, 7, 3], [3, 3, 3, 5]],
@@ -102,6 +102,8 @@ describe('wasm training kernels vs the cpu backend', function () {
     [[2, 11, 11, 4], [5, 5, 4, 6]],
     [[3, 13, 11, 2], [3, 3, 2, 16]], // im2col + SIMD matmul (co % 16 == 0), several K blocks
     [[2, 9, 9, 1], [2, 2, 1, 32]],
+    [[2, 5, 3, 6], [3, 3, 6, 4]], // output rows of 1 float (no full SIMD vector)
+    [[2, 6, 6, 8], [3, 3, 8, 4]], // output rows of exactly 4 floats with 'valid'
   ];
 
   describe('Conv2DBackpropFilter', () => {
@@ -273,26 +275,52 @@ describe('wasm training kernels vs the cpu backend', function () {
     });
   });
 
-  describe('training', () => {
-    it('fused Adam matches the cpu backend over 25 steps (sizes with and without a SIMD remainder)', async () => {
-      const run = async (backend: string) => {
-        await tf.setBackend(backend);
-        const a = tf.variable(tf.tensor(randomValues(7, 11), [7]), true, `adamA_${backend}`);
-        const b = tf.variable(tf.tensor(randomValues(6 * 12, 12), [6, 12]), true, `adamB_${backend}`);
-        const opt = tf.train.adam(0.05, 0.9, 0.999, 1e-7);
-        for (let i = 0; i < 25; i++) {
-          opt.minimize(() => tf.add(tf.sum(tf.square(tf.sub(a, 0.3))), tf.sum(tf.mul(b, tf.sin(b)))) as tf.Scalar);
-        }
-        const out = [Float32Array.from(a.dataSync()), Float32Array.from(b.dataSync())];
-        tf.dispose([a, b]);
-        opt.dispose();
-        return out;
-      };
-      const w = await run('wasm');
-      const c = await run('cpu');
-      assertClose(w[0], c[0], 1e-5, 'a');
-      assertClose(w[1], c[1], 1e-5, 'b');
+  describe('without the SIMD helper loops (their fallbacks)', () => {
+    before(() => setWasmSimdHelpersEnabled(false));
+    after(() => setWasmSimdHelpersEnabled(true));
+    it('MaxPoolGrad, Sum, bias Add', async () => {
+      const x = rand([2, 8, 8, 4]);
+      const y = await runOn('cpu', 'MaxPool', { x }, { filterSize: 2, strides: 2, pad: 'valid' });
+      await compare('MaxPoolGrad', { dy: rand([2, 4, 4, 4]), input: x, output: { shape: [2, 4, 4, 4], values: y[0] } },
+        { filterSize: 2, strides: 2, pad: 'valid' }, 1e-6, 'maxPoolGrad');
+      await compare('Sum', { x: rand([16, 7, 7, 12]) }, { axis: [0, 1, 2], keepDims: false }, 1e-6, 'sum');
+      await compare('Add', { a: rand([8, 5, 5, 12]), b: rand([12]) }, {}, 0, 'x + b');
     });
+    it('Conv2DBackpropFilter (im2col built in JS, XNNPACK matmul)', async () => {
+      for (const [xs, fs] of [[[2, 9, 9, 1], [3, 3, 1, 16]], [[2, 8, 8, 6], [3, 3, 6, 8]]]) {
+        await compare('Conv2DBackpropFilter', { x: rand(xs), dy: rand(convOutShape(xs, fs, 1, 'same', 'NHWC')) },
+          { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs }, 1e-4, `dW ${xs} ${fs}`);
+      }
+    });
+  });
+
+  describe('training', () => {
+    for (const simd of [true, false]) {
+      it(`fused Adam matches the cpu backend over 25 steps (sizes with and without a SIMD remainder${simd ? '' : '; JS loop'})`, async () => {
+        setWasmSimdHelpersEnabled(simd);
+        const run = async (backend: string) => {
+          await tf.setBackend(backend);
+          const a = tf.variable(tf.tensor(randomValues(7, 11), [7]), true, `adamA_${backend}`);
+          const b = tf.variable(tf.tensor(randomValues(6 * 12, 12), [6, 12]), true, `adamB_${backend}`);
+          const opt = tf.train.adam(0.05, 0.9, 0.999, 1e-7);
+          for (let i = 0; i < 25; i++) {
+            opt.minimize(() => tf.add(tf.sum(tf.square(tf.sub(a, 0.3))), tf.sum(tf.mul(b, tf.sin(b)))) as tf.Scalar);
+          }
+          const out = [Float32Array.from(a.dataSync()), Float32Array.from(b.dataSync())];
+          tf.dispose([a, b]);
+          opt.dispose();
+          return out;
+        };
+        try {
+          const w = await run('wasm');
+          const c = await run('cpu');
+          assertClose(w[0], c[0], 1e-5, 'a');
+          assertClose(w[1], c[1], 1e-5, 'b');
+        } finally {
+          setWasmSimdHelpersEnabled(true);
+        }
+      });
+    }
 
     it('gradients of a Conv2D + MaxPooling2D + Dense model match the cpu backend', async () => {
       const build = () => {
