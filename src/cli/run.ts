@@ -1,5 +1,4 @@
 /** `lr-finder run CONFIG`: validate, run the engine in a child process, show progress, then the curve and suggestions. */
-import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeCurve } from '../core/analysis';
 import { formatLoss, formatLr } from '../core/format';
@@ -64,7 +63,7 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
       }
     },
     onStderr: (line) => { if (process.env.LR_FINDER_DEBUG) err(`[engine] ${line}`); },
-    onMalformed: (line, error) => err(`lr-finder: ignored a malformed line from the engine: ${error}`),
+    onMalformed: (_line, error) => err(`lr-finder: ignored a malformed line from the engine: ${error}`),
   });
   const onSigint = () => { void proc.cancel(); };
   process.on('SIGINT', onSigint);
@@ -109,6 +108,3 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
   return 0;
 }
 
-export function fileExists(f: string): boolean {
-  try { return fs.statSync(f).isFile(); } catch { return false; }
-}

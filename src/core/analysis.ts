@@ -97,7 +97,7 @@ export function analyzeCurve(lrs: readonly number[], losses: readonly number[], 
   const slopes = localSlopes(lr, robust);
   const usable = Math.min(stop.reason === 'end' ? n : stop.index + 1, firstNonFinite < 0 ? n : firstNonFinite);
   const minPoint = minimumPoint(lr, smoothed, usable, Math.floor(st.numIter / 10));
-  const steepest = steepestPoint(lr, smoothed, slopes, usable, minPoint, st.numIter);
+  const steepest = steepestPoint(lr, slopes, usable, minPoint, st.numIter);
   const points = describePoints(lr, losses.slice(0, n), smoothed, slopes, steepest, minPoint);
 
   const analysis: Analysis = {
@@ -171,10 +171,10 @@ function minimumPoint(lrs: readonly number[], smoothed: readonly number[], usabl
 
 /**
  * Steepest slope: the most negative local slope per decade, searched only between the end of the warm-up
- * (the first numIter/10 points, whose smoothing is still biased) and the minimum, so that an early spike or the
- * divergence after the minimum cannot win.
+ * (the first numIter/10 points, which fastai skips too) and the minimum, so that an early spike or the divergence
+ * after the minimum cannot win.
  */
-function steepestPoint(lrs: readonly number[], smoothed: readonly number[], slopes: readonly number[], usable: number,
+function steepestPoint(lrs: readonly number[], slopes: readonly number[], usable: number,
   minPoint: SuggestionOrReason, numIter: number): SuggestionOrReason {
   if (!isSuggestion(minPoint)) return { name: 'steepest', reason: minPoint.reason };
   const from = Math.min(Math.floor(numIter / 10), Math.max(0, minPoint.index - 1));

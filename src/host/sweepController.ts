@@ -145,12 +145,12 @@ export class SweepController implements vscode.Disposable {
         }, 200);
         try { return await proc.done; } finally { clearInterval(timer); }
       },
-    ).then((outcome) => this.finish(record, configUri, outcome));
+    ).then((outcome) => this.finish(record, outcome));
     this.running = { proc, record, done: Promise.resolve(done).then(() => undefined, () => undefined) };
     void this.running.done.then(() => { if (this.running?.proc === proc) this.running = undefined; });
   }
 
-  private async finish(record: SweepRecord, configUri: vscode.Uri, outcome: RepeatedOutcome): Promise<void> {
+  private async finish(record: SweepRecord, outcome: RepeatedOutcome): Promise<void> {
     record.end = outcome.end;
     if (outcome.end && outcome.runs.length > 1) {
       record.points = outcome.points; // the median curve
