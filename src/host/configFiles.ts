@@ -15,11 +15,19 @@ export async function findConfigs(): Promise<vscode.Uri[]> {
   return found.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
+/** A YAML/JSON document with another name that has the config's top-level keys (model, data, loss, optimizer). */
+export function looksLikeTrainingConfig(doc: vscode.TextDocument | undefined): boolean {
+  if (!doc || doc.uri.scheme !== 'file' || !/\.(ya?ml|jsonc?)$/i.test(doc.fileName)) return false;
+  const text = doc.getText(new vscode.Range(0, 0, 400, 0));
+  return ['model', 'data', 'loss', 'optimizer'].every((k) => new RegExp(`^\\s*"?${k}"?\\s*:`, 'm').test(text));
+}
+
 /** The config to run: the given one, the active editor's, the only one in the workspace, or the user's pick. */
 export async function chooseConfig(explicit?: vscode.Uri, lastEditor?: vscode.TextEditor): Promise<vscode.Uri | undefined> {
   if (isTrainingConfig(explicit)) return explicit;
-  const active = vscode.window.activeTextEditor?.document.uri ?? lastEditor?.document.uri;
-  if (isTrainingConfig(active)) return active;
+  const editor = vscode.window.activeTextEditor ?? lastEditor;
+  const active = editor?.document.uri;
+  if (isTrainingConfig(active) || looksLikeTrainingConfig(editor?.document)) return active;
   const configs = await findConfigs();
   if (configs.length === 1) return configs[0];
   if (configs.length === 0) {

@@ -63,6 +63,25 @@ describe('LR Finder in a real VS Code host', () => {
     assert.ok(snapshot.marks.length >= 2, 'steepest and minimum annotations');
   });
 
+  it('runs on the active editor\'s config even when it has another name (same shape)', async () => {
+    const a = await api();
+    const other = path.join(ws(), 'iris', 'my-experiment.yaml');
+    fs.writeFileSync(other, fs.readFileSync(path.join(ws(), 'iris', 'lr-finder.yaml'), 'utf8').replace('numIter: 100', 'numIter: 30'));
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(other));
+      await vscode.commands.executeCommand('lrFinder.findLearningRate');
+      await a.controller.idle();
+      assert.strictEqual(a.controller.lastRecord?.configPath, other);
+      assert.strictEqual(a.controller.lastRecord?.points.length, 30);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      fs.rmSync(other, { force: true });
+    }
+    // Back to the example, for the tests that follow.
+    await vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(path.join(ws(), 'iris', 'lr-finder.yaml')));
+    await a.controller.idle();
+  });
+
   it('the panel runs under a strict Content Security Policy', async () => {
     const a = await api();
     const html = a.controller.panelView!.panel.webview.html;

@@ -77,6 +77,24 @@ describe('engine: real sweeps on the examples', function () {
     assert.ok(!fs.existsSync(`/proc/${proc.pid}`) || fs.readFileSync(`/proc/${proc.pid}/stat`, 'utf8').includes(') Z'), 'child is gone');
   });
 
+  it('builds the model from a model.json topology (model.path), with fresh weights', async () => {
+    const cfg = path.join(ROOT, 'test/fixtures/model-json/lr-finder.yaml');
+    const out = await new SweepProcess({ enginePath: ENGINE, configFile: cfg, root: ROOT }).done;
+    assert.ok(!out.error, out.error?.message);
+    assert.strictEqual(out.hello!.config.model, 'Dense(16) → Dropout(0.1) → Dense(3)');
+    assert.strictEqual(out.hello!.config.parameters, 131);
+    assert.strictEqual(out.points.length, 60);
+  });
+
+  it('a model whose input does not match the data is refused with the config position', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-shape-'));
+    fs.copyFileSync(path.join(ROOT, 'examples/iris/iris.csv'), path.join(dir, 'iris.csv'));
+    fs.writeFileSync(path.join(dir, 'c.yaml'), fs.readFileSync(path.join(ROOT, 'examples/iris/lr-finder.yaml'), 'utf8').replace('inputShape: [4]', 'inputShape: [5]'));
+    const out = await new SweepProcess({ enginePath: ENGINE, configFile: path.join(dir, 'c.yaml'), root: dir }).done;
+    assert.match(out.error!.message, /the model expects samples of shape \[5\] but the data gives \[4\]/);
+    assert.ok(out.error!.line! > 0);
+  });
+
   it('stops on a non-finite loss', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-nan-'));
     fs.copyFileSync(path.join(ROOT, 'examples/diabetes/diabetes.csv'), path.join(dir, 'd.csv'));
