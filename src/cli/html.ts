@@ -22,7 +22,7 @@ export function renderHtmlReport(r: Report, script: string): string {
   const rows = analysisRows(lrs, r.points.map((p) => p.loss), hasVal ? r.points.map((p) => p.valLoss) : undefined, r.analysis);
   const data = {
     rows, marks: markRows(r.analysis, r.recommended ?? 'valley'), tangent: tangentRows(r.analysis),
-    yDomain: yDomain(rows.map((x) => x.smoothed)), showValidation: hasVal,
+    yDomain: yDomain(rows.map((x) => x.smoothed), rows.map((x) => x.valLoss)), showValidation: hasVal,
   };
   const list = (['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'] as SuggestionName[]).map((n) => {
     const s = r.analysis.suggestions[n];

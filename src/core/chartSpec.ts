@@ -63,11 +63,15 @@ export function liveRow(i: number, lr: number, loss: number, smoothed: number, v
   return r;
 }
 
-/** The y-range worth showing: clip the divergence tail so the valley keeps its resolution. */
-export function yDomain(smoothed: readonly (number | null)[]): [number, number] | undefined {
+/**
+ * The y-range worth showing: clip the divergence tail so the valley keeps its resolution. `also` (e.g. validation
+ * losses up to the stop) only extends the bottom, so that a lower validation curve stays visible.
+ */
+export function yDomain(smoothed: readonly (number | null)[], also: readonly (number | null | undefined)[] = []): [number, number] | undefined {
   const ys = smoothed.filter((v): v is number => v !== null && Number.isFinite(v));
   if (ys.length < 2) return undefined;
-  const lo = Math.min(...ys);
+  const extra = also.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+  const lo = Math.min(...ys, ...extra);
   const start = ys[0];
   const hi = Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, Math.abs(lo) * 0.05, 1e-6));
   const pad = (hi - lo) * 0.05 || 0.05;

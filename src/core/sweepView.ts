@@ -89,7 +89,7 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
     rows,
     marks: markRows(a, o.recommended),
     tangent: tangentRows(a),
-    yDomain: yDomain(rows.slice(0, a.stop.index + 1).map((x) => x.smoothed)),
+    yDomain: yDomain(rows.slice(0, a.stop.index + 1).map((x) => x.smoothed), rows.slice(0, a.stop.index + 1).map((x) => x.valLoss)),
     suggestions,
     showBand: !!multi,
   };
