@@ -24,7 +24,7 @@ export function looksLikeTrainingConfig(doc: vscode.TextDocument | undefined): b
 
 /** The config to run: the given one, the active editor's, the only one in the workspace, or the user's pick. */
 export async function chooseConfig(explicit?: vscode.Uri, lastEditor?: vscode.TextEditor): Promise<vscode.Uri | undefined> {
-  if (isTrainingConfig(explicit)) return explicit;
+  if (explicit && explicit.scheme === 'file' && /\.(ya?ml|jsonc?)$/i.test(explicit.fsPath)) return explicit; // e.g. "Run again"
   const editor = vscode.window.activeTextEditor ?? lastEditor;
   const active = editor?.document.uri;
   if (isTrainingConfig(active) || looksLikeTrainingConfig(editor?.document)) return active;
