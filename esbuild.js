@@ -29,6 +29,9 @@ const targets = [
 function copyWasm() {
   const src = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   for (const f of fs.readdirSync(src).filter((f) => f.endsWith('.wasm'))) fs.copyFileSync(path.join(src, f), path.join(dist, f));
+  // The 2-thread wasm build (bench's wasm-2t, backend wasmThreads > 1) loads its emscripten glue from beside the bundle.
+  const glue = path.join(src, '..', 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+  if (fs.existsSync(glue)) fs.copyFileSync(glue, path.join(dist, path.basename(glue)));
 }
 
 function reportSizes() {

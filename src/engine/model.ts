@@ -62,6 +62,11 @@ export function buildLayer(spec: LayerSpec, index: number): tfl.layers.Layer {
   if (!factory) throw new Error(`layer ${index + 1}: "${spec.className}" is not a tfjs layer`);
   const cfg = spec.keras ? cleanKerasConfig(kerasToTfjs(spec.config) as Record<string, unknown>) : { ...spec.config };
   if (spec.className === 'Dense' && cfg.inputDim && !cfg.inputShape) { cfg.inputShape = [cfg.inputDim]; delete cfg.inputDim; }
+  // The config's shorthand {l1, l2} becomes tfjs' L1L2 regularizer (tfjs itself wants a class name).
+  for (const k of ['kernelRegularizer', 'biasRegularizer']) {
+    const r = cfg[k] as { l1?: number; l2?: number; className?: string } | undefined;
+    if (r && typeof r === 'object' && !r.className) cfg[k] = tfl.regularizers.l1l2({ l1: r.l1 ?? 0, l2: r.l2 ?? 0 });
+  }
   return factory(cfg);
 }
 

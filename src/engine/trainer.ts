@@ -70,10 +70,10 @@ export interface Trainer {
 export function createTrainer(model: LayersModel, loss: LossName, optimizer: OptimizerSpec): Trainer {
   const lossFn = lossFunction(loss);
   const opt = createOptimizer(optimizer);
-  const regularizationLoss = () => {
-    const terms = model.losses as unknown as tf.Scalar[] | undefined;
-    return terms && terms.length ? tf.addN(terms) : null;
-  };
+  // Keras-style kernel/bias regularizers: each layer keeps its penalty terms as functions in `layer.losses`
+  // (model.losses stays empty for these models), evaluated inside the minimize closure so they get gradients.
+  const penalties = model.layers.flatMap((l) => l.losses as unknown as (() => tf.Scalar)[]).filter((f) => typeof f === 'function');
+  const regularizationLoss = () => (penalties.length ? tf.addN(penalties.map((f) => f())) as tf.Scalar : null);
   return {
     step(x, y, lr) {
       setLearningRate(opt, lr);

@@ -95,6 +95,17 @@ describe('engine: real sweeps on the examples', function () {
     assert.ok(out.error!.line! > 0);
   });
 
+  it('applies kernel regularizers to the loss (same seed, same batches, higher loss with a large l2)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-reg-'));
+    fs.copyFileSync(path.join(ROOT, 'examples/iris/iris.csv'), path.join(dir, 'iris.csv'));
+    const base = fs.readFileSync(path.join(ROOT, 'examples/iris/lr-finder.yaml'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'a.yaml'), base);
+    fs.writeFileSync(path.join(dir, 'b.yaml'), base.replace('inputShape: [4] }', 'inputShape: [4], kernelRegularizer: { l2: 1 } }'));
+    const [a, b] = [await sweep(path.join(dir, 'a.yaml'), ['--num-iter', '10']), await sweep(path.join(dir, 'b.yaml'), ['--num-iter', '10'])];
+    assert.ok(!a.error && !b.error, a.error?.message ?? b.error?.message);
+    assert.ok(b.points[0].loss > a.points[0].loss + 0.5, `with l2: ${b.points[0].loss}, without: ${a.points[0].loss}`);
+  });
+
   it('stops on a non-finite loss', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-nan-'));
     fs.copyFileSync(path.join(ROOT, 'examples/diabetes/diabetes.csv'), path.join(dir, 'd.csv'));
