@@ -8,7 +8,9 @@ interface ReportData {
   marks: MarkRow[];
   tangent: TangentRow[];
   yDomain?: [number, number];
+  xDomain?: [number, number];
   showValidation: boolean;
+  showBand: boolean;
 }
 
 const data = JSON.parse(document.getElementById('lr-finder-data')!.textContent!) as ReportData;
@@ -18,4 +20,4 @@ const chart = new LossChart(document.getElementById('chart')!, DEFAULT_THEME, {
   onHover: (row, x, y) => showTooltip(tooltip, row, x, y),
   onPick: (lr) => { picked.textContent = `clicked LR ${lr.toPrecision(2)}`; },
 });
-void chart.setAll(data.rows, data.marks, data.tangent, data.yDomain, data.showValidation);
+void chart.setAll(data.rows, data.marks, data.tangent, data.yDomain, data.showValidation, data.xDomain, data.showBand);

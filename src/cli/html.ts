@@ -1,39 +1,29 @@
 /** Writes the self-contained HTML report: the shared chart spec and data, with the Vega bundle inlined. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
-import { analysisRows, markRows, tangentRows, yDomain } from '../core/chartSpec';
-import { formatLr } from '../core/format';
-import type { HelloEvent, PointEvent } from '../core/protocol';
+import type { SuggestionName } from '../core/analysis';
+import { buildView, type SweepRecord } from '../core/sweepView';
 
 export interface Report {
-  title: string;
-  points: PointEvent[];
-  analysis: Analysis;
-  hello?: HelloEvent;
+  record: SweepRecord;
   recommended?: SuggestionName;
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
 
 export function renderHtmlReport(r: Report, script: string): string {
-  const lrs = r.points.map((p) => p.lr);
-  const hasVal = r.points.some((p) => p.valLoss !== undefined);
-  const rows = analysisRows(lrs, r.points.map((p) => p.loss), hasVal ? r.points.map((p) => p.valLoss) : undefined, r.analysis);
-  const data = {
-    rows, marks: markRows(r.analysis, r.recommended ?? 'valley'), tangent: tangentRows(r.analysis),
-    yDomain: yDomain(rows.map((x) => x.smoothed), rows.map((x) => x.valLoss)), showValidation: hasVal,
-  };
-  const list = (['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'] as SuggestionName[]).map((n) => {
-    const s = r.analysis.suggestions[n];
-    return isSuggestion(s) ? `<li><b>${esc(n)}</b> ${esc(formatLr(s.lr))} — ${esc(s.explanation)}</li>` : `<li><b>${esc(n)}</b> — ${esc(s.reason)}</li>`;
-  }).join('\n');
-  const h = r.hello?.config;
-  const subtitle = h ? `${esc(h.model)} on ${esc(h.dataset)}; ${esc(h.optimizer)}, batch ${h.batchSize}; backend ${esc(r.hello!.backend)}` : '';
+  // The same view the extension's panel renders (rows, annotations, y-range, band of repeated runs).
+  const v = buildView(r.record, { recommended: r.recommended ?? 'valley', digits: 2, target: '' });
+  const data = { rows: v.rows, marks: v.marks, tangent: v.tangent, yDomain: v.yDomain, xDomain: v.xDomain, showValidation: v.showValidation, showBand: !!v.showBand };
+  const list = v.suggestions.map((s) =>
+    `<li><b>${esc(s.label)}</b> ${esc(s.text ?? '—')} — ${esc(s.explanation)}${s.spread ? ` (${esc(s.spread)})` : ''}</li>`).join('\n');
+  const title = r.record.configName;
+  const h = r.record.hello?.config;
+  const subtitle = h ? `${esc(h.model)} on ${esc(h.dataset)}; ${esc(h.optimizer)}, batch ${h.batchSize}; backend ${esc(r.record.hello!.backend)}` : '';
   // JSON inside <script> must not be able to close the tag.
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>LR Finder — ${esc(r.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>LR Finder — ${esc(title)}</title>
 <style>
 body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
 #chart { width: 100%; max-width: 900px; height: 420px; }
@@ -41,7 +31,7 @@ body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
 .tt-title { font-weight: bold; }
 </style></head>
 <body>
-<h1>LR Finder — ${esc(r.title)}</h1>
+<h1>LR Finder — ${esc(title)}</h1>
 <p>${subtitle}</p>
 <div id="chart"></div>
 <div id="tooltip" hidden></div>

@@ -93,7 +93,12 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
   const analysis = analyzeCurve(lrs, losses, { numIter: s.numIter, startLr: s.startLr, endLr: s.endLr, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing });
   if (typeof html === 'string') {
     const file = path.resolve(html);
-    writeHtmlReport(file, { title: path.basename(configFile), points: outcome.points, analysis, hello: outcome.hello });
+    writeHtmlReport(file, {
+      record: {
+        configPath: configFile, configName: path.basename(configFile), settings: analysis.settings, hello: outcome.hello,
+        points: outcome.points, end: outcome.end, repeats, ...(repeats > 1 ? { runs: outcome.runs } : {}),
+      },
+    });
     if (!json) err(`wrote ${file}`);
   }
   if (!json) {

@@ -79,7 +79,12 @@ export class LrPanel implements vscode.Disposable {
     this.pending.push(...rows);
     this.pendingStatus = statusText;
     this.pendingValidation ||= showValidation;
-    if (this.snapshot) this.snapshot = { ...this.snapshot, rows: [...this.snapshot.rows, ...rows], statusText, showValidation: this.snapshot.showValidation || showValidation };
+    if (this.snapshot) {
+      // Kept current for a late `ready`; postMessage clones, so appending in place is safe.
+      this.snapshot.rows.push(...rows);
+      this.snapshot.statusText = statusText;
+      this.snapshot.showValidation ||= showValidation;
+    }
     this.flushTimer ??= setTimeout(() => this.flush(), 100);
   }
 

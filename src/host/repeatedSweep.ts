@@ -6,14 +6,14 @@
 import * as os from 'os';
 import type { EndEvent, PointEvent, SweepEvent } from '../core/protocol';
 import { medianRun } from '../core/repeats';
-import { SweepProcess, type SweepOptions, type SweepOutcome } from './sweepProcess';
+import { SweepProcess, type SweepProcessOptions, type SweepOutcome } from './sweepProcess';
 
 export interface RepeatedOutcome extends SweepOutcome {
   /** Every run's points (one entry when K = 1). */
   runs: PointEvent[][];
 }
 
-export interface RepeatedOptions extends Omit<SweepOptions, 'onEvent'> {
+export interface RepeatedOptions extends Omit<SweepProcessOptions, 'onEvent'> {
   repeats: number;
   /** The config's seed; run k uses seed + k. */
   seed: number;

@@ -6,8 +6,6 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as readline from 'readline';
 import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type SweepEvent } from '../core/protocol';
 
-export type SweepOptions = SweepProcessOptions;
-
 export interface SweepProcessOptions {
   /** dist/engine.js */
   enginePath: string;
