@@ -100,14 +100,37 @@ describe('recommend: the recommended LR on hand-made curves', () => {
     }
   }
 
-  it('a descent cut short by divergence: a tenth of the edge, not the steepest point next to it', () => {
-    const c = synthetic(-2, -1.5, 0.02);
+  it('a descent cut short by divergence: a fifth of the edge, not the steep fall next to it', () => {
+    const c = synthetic(-1.5, -1.5, 0.02);
     const r = rec(c.lrs, c.losses);
     assert.ok(isRec(r));
-    assert.strictEqual(r.method, 'edge / 10');
-    assert.match(r.explanation, /a tenth of/);
+    assert.strictEqual(r.method, 'edge / 5');
+    assert.match(r.explanation, /a fifth of/);
     assert.ok(isOneSentence(r.explanation), r.explanation);
-    assert.ok(r.lr < 10 ** -2.5, `${r.lr} well below the divergence at 1e-1.5`);
+    assert.ok(r.lr < 10 ** -2.2, `${r.lr} well below the divergence at 1e-1.5`);
+  });
+
+  it('halfway (in log LR) between fastai\'s valley and the steepest fall when that is far from the edge', () => {
+    const c = synthetic(-3, -0.5, 0.02);
+    const a = analyzeCurve(c.lrs, c.losses);
+    const r = recommend(c.lrs, c.losses, a);
+    const v = a.suggestions.valley;
+    assert.ok(isRec(r) && isSuggestion(v));
+    assert.strictEqual(r.method, 'between valley and steepest');
+    assert.match(r.explanation, /halfway between fastai's valley/);
+    assert.ok(isOneSentence(r.explanation), r.explanation);
+    const steepest = (r.lr * r.lr) / v.lr;
+    assert.ok(c.lrs.some((lr) => Math.abs(Math.log(lr / steepest)) < 1e-9), `the other end, ${steepest}, is a recorded LR`);
+    assert.ok(r.lr > 1e-4 && r.lr < 1e-2, `${r.lr} inside the descent around 1e-3`);
+  });
+
+  it('no clear descent: fastai\'s valley, with a warning in the explanation', () => {
+    const lrs = lrsOf(100);
+    const r = rec(lrs, lrs.map((_, i) => 1 + i * 0.01));
+    assert.ok(isRec(r));
+    assert.strictEqual(r.method, 'valley (no clear descent)');
+    assert.match(r.explanation, /never clearly falls/);
+    assert.ok(isOneSentence(r.explanation), r.explanation);
   });
 
   it('a curve still falling at the end of the sweep says so', () => {

@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""PyTorch outcome benchmark for LR suggestions.
+
+What is an LR suggested from a range-test curve worth when you then really train at it (one-cycle schedule)?
+
+  run    (expensive, once): per task, 3 fastai-style range tests (seeds 0, 1, 2) recording raw per-batch losses, and a
+         log grid of max LRs trained with torch's OneCycleLR (fastai's fit_one_cycle defaults) for ~400 steps,
+         2 seeds each, scored by final validation loss. Everything goes to results.json.
+  score  (cheap, re-runnable): feed each recorded curve to `node dist/cli.js suggest --json`, then the regret of each
+         method's LR against the trained grid.
+
+Usage:
+  /usr/bin/python3 bench/torch-quality/quality.py run [--tasks a,b] [--workers 2] [--out results.json]
+  /usr/bin/python3 bench/torch-quality/quality.py score [--results results.json] [--cli dist/cli.js] [--json out.json]
+
+Regret of an LR = (validation loss at that LR, linearly interpolated in log10 LR over the grid's seed-mean scores,
+clamped to the grid ends) / (best seed-mean score of the grid) - 1. A missing suggestion has infinite regret.
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # torch.set_num_threads does not reach a pthreads OpenBLAS
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse
+import csv
+import json
+import math
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+DEFAULT_RESULTS = os.path.join(HERE, "results.json")
+
+# ---- protocol -------------------------------------------------------------------------------------------------------
+START_LR, END_LR, NUM_IT = 1e-7, 10.0, 100      # fastai lr_find defaults
+BETA, STOP_DIV = 0.98, 4.0                       # fastai AvgSmoothLoss beta, LRFinder stop_div factor
+RANGE_SEEDS = [0, 1, 2]
+GRID_SEEDS = [1000, 1001]
+GRID_POINTS, GRID_LOW, GRID_TOP_FACTOR = 21, 1e-6, 3.0
+GRID_MAX_EXTEND = 8                              # extra grid points allowed per end when the best sits at an end
+BUDGET_STEPS = 400
+VAL_FRACTION, SPLIT_SEED = 0.2, 20240601
+ONE_CYCLE = dict(pct_start=0.25, div_factor=25.0, final_div_factor=1e5, anneal_strategy="cos",
+                 base_momentum=0.85, max_momentum=0.95)
+METHODS = ["valley", "slide", "minimum", "steep", "steepest", "recommended"]
+
+# ---- tasks ----------------------------------------------------------------------------------------------------------
+# name -> dict(description, data, model, optimizer (name, kwargs), batch, loss, cycle_momentum)
+TASKS = {
+    "digits-cnn-bn-sgdm-b64": dict(
+        description="Digits 8x8, CNN (conv32-BN-ReLU x2, maxpool, linear), SGD momentum 0.9 + wd 5e-4, batch 64",
+        data="digits", model="cnn_bn", opt=("sgd", dict(momentum=0.9, weight_decay=5e-4)), batch=64, loss="ce",
+        cycle_momentum=True),
+    "digits-mlp-dropout-adamw-b32": dict(
+        description="Digits, MLP 64-128-64-10 + Dropout 0.2, AdamW (wd 0.01), batch 32",
+        data="digits", model="mlp_dropout", opt=("adamw", dict(weight_decay=0.01)), batch=32, loss="ce",
+        cycle_momentum=True),
+    "digits-resnet-adam-b128": dict(
+        description="Digits 8x8, small ResNet (stem conv16-BN, 2 residual blocks with BN, global avg pool, linear), Adam, batch 128",
+        data="digits", model="resnet", opt=("adam", dict()), batch=128, loss="ce", cycle_momentum=True),
+    "breast-mlp-bn-nesterov-b32": dict(
+        description="Breast cancer, MLP 30-64-BN-32-BN-2, cross-entropy, SGD Nesterov momentum 0.9, batch 32",
+        data="breast", model="mlp_bn", opt=("sgd", dict(momentum=0.9, nesterov=True)), batch=32, loss="ce",
+        cycle_momentum=True),
+    "wine-mlp-rmsprop-b8": dict(
+        description="Wine, MLP 13-64-3, RMSprop (no momentum, so no momentum cycling), batch 8",
+        data="wine", model="mlp_wine", opt=("rmsprop", dict()), batch=8, loss="ce", cycle_momentum=False),
+    "diabetes-mlp-adam-mse-b32": dict(
+        description="Diabetes regression, MLP 10-64-64-1, MSE, Adam, batch 32",
+        data="diabetes", model="mlp_reg2", opt=("adam", dict()), batch=32, loss="mse", cycle_momentum=True),
+    "diabetes-mlp-sgdm-huber-b16": dict(
+        description="Diabetes regression, MLP 10-32-32-1 (SiLU), SmoothL1/Huber loss, SGD momentum 0.9, batch 16",
+        data="diabetes", model="mlp_reg_silu", opt=("sgd", dict(momentum=0.9)), batch=16, loss="huber",
+        cycle_momentum=True),
+    "iris-logreg-sgd-b4": dict(
+        description="Iris, logistic regression (one Linear 4-3), plain SGD (no momentum, no momentum cycling), batch 4",
+        data="iris", model="logreg", opt=("sgd", dict()), batch=4, loss="ce", cycle_momentum=False),
+}
+
+
+# ---- data -----------------------------------------------------------------------------------------------------------
+def _read_csv(path):
+    with open(os.path.join(ROOT, path), newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+_DATA_CACHE = {}
+
+
+def load_data(name):
+    """Standardised (train stats) arrays: dict(xtr, ytr, xva, yva, classes or None, image bool)."""
+    if name in _DATA_CACHE:
+        return _DATA_CACHE[name]
+    spec = {
+        "iris": ("examples/iris/iris.csv", "species", True),
+        "breast": ("examples/breast-cancer/breast_cancer.csv", None, True),
+        "digits": ("examples/digits-cnn/digits.csv", "digit", True),
+        "diabetes": ("examples/diabetes/diabetes.csv", "progression", False),
+        "wine": ("bench/data/wine.csv", "cultivar", True),
+    }[name]
+    header, rows = _read_csv(spec[0])
+    target = spec[1] if spec[1] is not None else header[-1]
+    ti = header.index(target)
+    x = np.array([[float(v) for j, v in enumerate(r) if j != ti] for r in rows], dtype=np.float64)
+    raw_y = [r[ti] for r in rows]
+    n = len(rows)
+    perm = np.random.RandomState(SPLIT_SEED).permutation(n)
+    n_val = int(round(VAL_FRACTION * n))
+    va, tr = perm[:n_val], perm[n_val:]
+    if name == "digits":
+        # Images: one mean/std over all training pixels (what transforms.Normalize does), not per pixel.
+        mu, sd = x[tr].mean(), x[tr].std()
+        x = (x - mu) / sd
+    else:
+        mu, sd = x[tr].mean(0), x[tr].std(0)
+        sd[sd == 0] = 1.0
+        x = (x - mu) / sd
+    if spec[2]:
+        classes = sorted(set(raw_y))
+        y = np.array([classes.index(v) for v in raw_y], dtype=np.int64)
+        ncls = len(classes)
+    else:
+        yf = np.array([float(v) for v in raw_y], dtype=np.float64)
+        ymu, ysd = yf[tr].mean(), yf[tr].std()
+        y = ((yf - ymu) / ysd).astype(np.float32)
+        ncls = None
+    d = dict(xtr=x[tr].astype(np.float32), ytr=y[tr], xva=x[va].astype(np.float32), yva=y[va], classes=ncls,
+             image=(name == "digits"))
+    _DATA_CACHE[name] = d
+    return d
+
+
+# ---- torch side (imported lazily so `score` does not need torch) ----------------------------------------------------
+_TORCH_READY = False
+
+
+def _torch():
+    global _TORCH_READY
+    import torch
+    if not _TORCH_READY:
+        torch.set_num_threads(1)
+        torch.set_num_interop_threads(1)  # aborts the process if called twice, hence the flag
+        _TORCH_READY = True
+    return torch
+
+
+def build_model(kind, n_in, n_out):
+    torch = _torch()
+    nn = torch.nn
+    if kind == "cnn_bn":
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)),
+            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, n_out))
+    if kind == "mlp_dropout":
+        return nn.Sequential(nn.Linear(n_in, 128), nn.ReLU(), nn.Dropout(0.2),
+                             nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, n_out))
+    if kind == "resnet":
+        class Block(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+                self.b1 = nn.BatchNorm2d(c)
+                self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+                self.b2 = nn.BatchNorm2d(c)
+
+            def forward(self, x):
+                h = torch.relu(self.b1(self.c1(x)))
+                return torch.relu(x + self.b2(self.c2(h)))
+
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)),
+            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+            Block(16), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, n_out))
+    if kind == "mlp_bn":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.BatchNorm1d(64), nn.ReLU(),
+                             nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, n_out))
+    if kind == "mlp_wine":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, n_out))
+    if kind == "mlp_reg2":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    if kind == "mlp_reg_silu":
+        return nn.Sequential(nn.Linear(n_in, 32), nn.SiLU(), nn.Linear(32, 32), nn.SiLU(), nn.Linear(32, 1))
+    if kind == "logreg":
+        return nn.Linear(n_in, n_out)
+    raise ValueError(kind)
+
+
+def build_optimizer(spec, params, lr):
+    torch = _torch()
+    name, kw = spec
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+           "rmsprop": torch.optim.RMSprop}[name]
+    return cls(params, lr=lr, **kw)
+
+
+def loss_fn(kind):
+    torch = _torch()
+    F = torch.nn.functional
+    if kind == "ce":
+        return lambda out, y: F.cross_entropy(out, y)
+    if kind == "mse":
+        return lambda out, y: F.mse_loss(out.squeeze(1), y)
+    if kind == "huber":
+        return lambda out, y: F.smooth_l1_loss(out.squeeze(1), y)
+    raise ValueError(kind)
+
+
+def prior_loss(task):
+    """Loss of predicting the prior: training class frequencies (classification), training target mean (regression)."""
+    torch = _torch()
+    d = load_data(task["data"])
+    lf = loss_fn(task["loss"])
+    yva = torch.from_numpy(d["yva"])
+    if d["classes"]:
+        freq = np.bincount(d["ytr"], minlength=d["classes"]).astype(np.float64) / len(d["ytr"])
+        logits = torch.log(torch.tensor(freq, dtype=torch.float32).clamp_min(1e-12)).expand(len(yva), -1)
+        return float(lf(logits, yva))
+    mean = float(np.mean(d["ytr"]))
+    return float(lf(torch.full((len(yva), 1), mean), yva))
+
+
+def steps_per_epoch(task):
+    return len(load_data(task["data"])["xtr"]) // task["batch"]
+
+
+def epochs_for(task):
+    return max(1, int(round(BUDGET_STEPS / steps_per_epoch(task))))
+
+
+def batches(n, batch, gen):
+    """Endless stream of index batches over shuffled epochs, dropping the last partial batch (fastai/DataLoader drop_last)."""
+    torch = _torch()
+    while True:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(n // batch):
+            yield perm[i * batch:(i + 1) * batch]
+
+
+def f32(v):
+    return float(np.float32(v))
+
+
+def range_test(task_name, seed):
+    """fastai lr_find: lr_i = start * (end/start) ** (i/num_it) for i in 0..num_it-1, one step per batch, stop when the
+    smoothed loss exceeds 4x its best so far (or the loss is not finite). Returns raw per-batch losses."""
+    torch = _torch()
+    task = TASKS[task_name]
+    d = load_data(task["data"])
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    xtr, ytr = torch.from_numpy(d["xtr"]), torch.from_numpy(d["ytr"])
+    model = build_model(task["model"], xtr.shape[1], d["classes"] or 1)
+    opt = build_optimizer(task["opt"], model.parameters(), START_LR)
+    lf = loss_fn(task["loss"])
+    gen = torch.Generator().manual_seed(seed)
+    it = batches(len(xtr), task["batch"], gen)
+    model.train()
+    lrs, losses = [], []
+    val, best, reason = 0.0, math.inf, "end"
+    beta32, omb32 = f32(BETA), f32(1 - f32(BETA))
+    for i in range(NUM_IT):
+        lr = START_LR * (END_LR / START_LR) ** (i / NUM_IT)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = next(it)
+        loss = lf(model(xtr[idx]), ytr[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        lv = float(loss.item())
+        lrs.append(lr)
+        losses.append(lv)
+        if not math.isfinite(lv):
+            reason = "nonfinite"
+            break
+        # AvgSmoothLoss in float32: val = lerp(loss, val, beta); value = val / (1 - beta**count)
+        l32 = f32(lv)
+        val = f32(val - omb32 * f32(val - l32))
+        smooth = f32(val / f32(1 - BETA ** (i + 1)))
+        if smooth < best:
+            best = smooth
+        if smooth > f32(STOP_DIV * best):
+            reason = "diverged"
+            break
+    return dict(seed=seed, lrs=lrs, losses=losses, reason=reason, seconds=time.perf_counter() - t0)
+
+
+def train_one(task_name, lr, seed):
+    """One-cycle training at max LR `lr` for whole epochs (~BUDGET_STEPS steps); final validation loss."""
+    torch = _torch()
+    task = TASKS[task_name]
+    d = load_data(task["data"])
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    xtr, ytr = torch.from_numpy(d["xtr"]), torch.from_numpy(d["ytr"])
+    xva, yva = torch.from_numpy(d["xva"]), torch.from_numpy(d["yva"])
+    model = build_model(task["model"], xtr.shape[1], d["classes"] or 1)
+    opt = build_optimizer(task["opt"], model.parameters(), lr)
+    lf = loss_fn(task["loss"])
+    spe, epochs = steps_per_epoch(task), epochs_for(task)
+    total = spe * epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
+                                                cycle_momentum=task["cycle_momentum"], **ONE_CYCLE)
+    gen = torch.Generator().manual_seed(seed)
+    it = batches(len(xtr), task["batch"], gen)
+    model.train()
+    diverged, last_train = False, math.nan
+    for step in range(total):
+        idx = next(it)
+        loss = lf(model(xtr[idx]), ytr[idx])
+        lv = float(loss.item())
+        last_train = lv
+        if not math.isfinite(lv):
+            diverged = True
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step + 1 < total:
+            sched.step()
+    val_loss = math.nan
+    if not diverged:
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(lf(model(xva), yva))
+    return dict(lr=lr, seed=seed, val_loss=val_loss, diverged=diverged, last_train_loss=last_train,
+                steps=total, seconds=time.perf_counter() - t0)
+
+
+def _job(args):
+    kind = args[0]
+    if kind == "range":
+        return args, range_test(args[1], args[2])
+    return args, train_one(args[1], args[2], args[3])
+
+
+def _pool_init():
+    _torch()
+
+
+def score_of(r, prior):
+    v = r["val_loss"]
+    if r["diverged"] or not math.isfinite(v) or v > prior:
+        return prior
+    return v
+
+
+def grid_lrs(top):
+    return list(np.logspace(math.log10(GRID_LOW), math.log10(top), GRID_POINTS))
+
+
+def _clean(o):
+    """JSON without NaN/Infinity literals: non-finite floats become the strings the CLI also accepts."""
+    if isinstance(o, float):
+        if math.isnan(o):
+            return "NaN"
+        if math.isinf(o):
+            return "Infinity" if o > 0 else "-Infinity"
+        return o
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.floating):
+        return _clean(float(o))
+    if isinstance(o, np.integer):
+        return int(o)
+    return o
+
+
+def _num(v):
+    if isinstance(v, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[v]
+    if v is None:
+        return math.nan
+    return float(v)
+
+
+def cmd_run(a):
+    names = list(TASKS) if not a.tasks else a.tasks.split(",")
+    for n in names:
+        if n not in TASKS:
+            sys.exit(f"unknown task {n}; known: {', '.join(TASKS)}")
+    t_all = time.perf_counter()
+    ctx = mp.get_context("spawn")
+    results = {"protocol": dict(start_lr=START_LR, end_lr=END_LR, num_it=NUM_IT, beta=BETA, stop_div=STOP_DIV,
+                                range_seeds=RANGE_SEEDS, grid_seeds=GRID_SEEDS, grid_points=GRID_POINTS,
+                                grid_low=GRID_LOW, grid_top_factor=GRID_TOP_FACTOR, budget_steps=BUDGET_STEPS,
+                                val_fraction=VAL_FRACTION, split_seed=SPLIT_SEED, one_cycle=ONE_CYCLE,
+                                workers=a.workers),
+               "tasks": {}}
+    _torch()
+    import torch
+    results["torch"] = torch.__version__
+    for n in names:
+        t = TASKS[n]
+        d = load_data(t["data"])
+        results["tasks"][n] = dict(
+            description=t["description"], loss=t["loss"], optimizer=t["opt"][0], optimizer_kwargs=t["opt"][1],
+            batch=t["batch"], cycle_momentum=t["cycle_momentum"], train_rows=len(d["xtr"]),
+            validation_rows=len(d["xva"]), steps_per_epoch=steps_per_epoch(t), epochs=epochs_for(t),
+            steps=steps_per_epoch(t) * epochs_for(t), prior=prior_loss(t), curves=[None] * len(RANGE_SEEDS))
+    with ctx.Pool(a.workers, initializer=_pool_init) as pool:
+        # 1. range tests
+        t0 = time.perf_counter()
+        jobs = [("range", n, s) for n in names for s in RANGE_SEEDS]
+        for (_, n, s), r in pool.imap_unordered(_job, jobs):
+            results["tasks"][n]["curves"][RANGE_SEEDS.index(s)] = r
+        results["range_seconds"] = time.perf_counter() - t0
+        print(f"range tests: {len(jobs)} in {results['range_seconds']:.1f}s", flush=True)
+        # 2. grids: 1e-6 .. 3x the largest LR of the primary range test, widened at an end that holds the best
+        runs = {n: {} for n in names}  # (lr, seed) -> result
+        grid = {}
+        for n in names:
+            top = GRID_TOP_FACTOR * max(results["tasks"][n]["curves"][0]["lrs"])
+            grid[n] = grid_lrs(top)
+        t0 = time.perf_counter()
+        extended = {n: {"low": 0, "high": 0} for n in names}
+        pending = list(names)
+        rounds = 0
+        while pending:
+            rounds += 1
+            jobs = [("train", n, lr, s) for n in pending for lr in grid[n] for s in GRID_SEEDS
+                    if (lr, s) not in runs[n]]
+            # longest tasks first, spread over workers
+            jobs.sort(key=lambda j: -results["tasks"][j[1]]["steps"] * (3 if "cnn" in j[1] or "resnet" in j[1] else 1))
+            tr = time.perf_counter()
+            for (_, n, lr, s), r in pool.imap_unordered(_job, jobs, chunksize=1):
+                runs[n][(lr, s)] = r
+            print(f"grid round {rounds}: {len(jobs)} runs in {time.perf_counter() - tr:.1f}s", flush=True)
+            nxt = []
+            for n in pending:
+                prior = results["tasks"][n]["prior"]
+                means = [statistics.mean(score_of(runs[n][(lr, s)], prior) for s in GRID_SEEDS) for lr in grid[n]]
+                b = int(np.argmin(means))
+                step = math.log10(grid[n][1]) - math.log10(grid[n][0])
+                if b == len(grid[n]) - 1 and extended[n]["high"] < GRID_MAX_EXTEND:
+                    grid[n] = grid[n] + [10 ** (math.log10(grid[n][-1]) + step * k) for k in (1, 2)]
+                    extended[n]["high"] += 2
+                    nxt.append(n)
+                elif b == 0 and extended[n]["low"] < GRID_MAX_EXTEND:
+                    grid[n] = [10 ** (math.log10(grid[n][0]) - step * k) for k in (2, 1)] + grid[n]
+                    extended[n]["low"] += 2
+                    nxt.append(n)
+            pending = nxt
+        results["grid_seconds"] = time.perf_counter() - t0
+    for n in names:
+        tr = results["tasks"][n]
+        prior = tr["prior"]
+        rs = [[runs[n][(lr, s)] for s in GRID_SEEDS] for lr in grid[n]]
+        scores = [[score_of(r, prior) for r in row] for row in rs]
+        tr["grid"] = dict(
+            lrs=grid[n], seeds=GRID_SEEDS, scores=scores,
+            val_losses=[[r["val_loss"] for r in row] for row in rs],
+            diverged=[[r["diverged"] for r in row] for row in rs],
+            last_train_losses=[[r["last_train_loss"] for r in row] for row in rs],
+            seconds=[[r["seconds"] for r in row] for row in rs],
+            extended=extended[n])
+        tr["grid_cpu_seconds"] = sum(sum(row) for row in tr["grid"]["seconds"])
+    results["wall_seconds"] = time.perf_counter() - t_all
+    with open(a.out, "w") as f:
+        json.dump(_clean(results), f, indent=1)
+    print(f"\nwrote {a.out}; run phase wall time {results['wall_seconds']:.1f}s "
+          f"(range tests {results['range_seconds']:.1f}s, grids {results['grid_seconds']:.1f}s)\n")
+    print(grid_report(results))
+
+
+def grid_report(results):
+    lines = ["| task | steps | prior | grid | best LR | best loss | best inside grid | range-test stops (seeds 0,1,2) | grid CPU s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for n, tr in results["tasks"].items():
+        g = tr["grid"]
+        lrs = [_num(v) for v in g["lrs"]]
+        means = [statistics.mean(_num(v) for v in row) for row in g["scores"]]
+        b = int(np.argmin(means))
+        inside = 0 < b < len(lrs) - 1
+        stops = ", ".join(f"{c['reason']}@{len(c['lrs'])}" for c in tr["curves"])
+        ext = g.get("extended", {})
+        ext_s = "" if not (ext.get("low") or ext.get("high")) else f" (+{ext.get('low', 0)} low, +{ext.get('high', 0)} high)"
+        lines.append(f"| {n} | {tr['steps']} | {tr['prior']:.4f} | {lrs[0]:.0e}..{lrs[-1]:.3g}, {len(lrs)} pts{ext_s} | "
+                     f"{lrs[b]:.3g} | {means[b]:.4f} | {'yes' if inside else 'NO'} | {stops} | "
+                     f"{tr.get('grid_cpu_seconds', 0):.0f} |")
+    return "\n".join(lines)
+
+
+# ---- score ----------------------------------------------------------------------------------------------------------
+def suggest(cli, curve, cfg):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(_clean({"lrs": curve["lrs"], "losses": [_num(v) for v in curve["losses"]],
+                          "config": {"num_it": cfg["num_it"], "start_lr": cfg["start_lr"], "end_lr": cfg["end_lr"]}}), f)
+        path = f.name
+    try:
+        p = subprocess.run(["node", cli, "suggest", "--json", path], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"{cli} suggest failed ({p.returncode}): {p.stderr.strip()}")
+        out = json.loads(p.stdout)
+    finally:
+        os.unlink(path)
+    return {m: (s["lr"] if s else None) for m, s in ((m, out["suggestions"].get(m)) for m in METHODS)}
+
+
+def interp_log(lrs, values, lr):
+    x = math.log10(lr)
+    xs = [math.log10(v) for v in lrs]
+    if x <= xs[0]:
+        return values[0]
+    if x >= xs[-1]:
+        return values[-1]
+    for i in range(len(xs) - 1):
+        if xs[i] <= x <= xs[i + 1]:
+            t = (x - xs[i]) / (xs[i + 1] - xs[i])
+            return values[i] + t * (values[i + 1] - values[i])
+    return values[-1]
+
+
+def regret(grid_lrs_, means, lr):
+    if lr is None or not (lr > 0) or not math.isfinite(lr):
+        return math.inf
+    return interp_log(grid_lrs_, means, lr) / min(means) - 1
+
+
+def fmt(r):
+    return "—" if r is None else ("∞" if math.isinf(r) else f"{100 * r:.1f}%")
+
+
+def cmd_score(a):
+    with open(a.results) as f:
+        results = json.load(f)
+    cfg = results["protocol"]
+    cli = a.cli if os.path.isabs(a.cli) else os.path.join(ROOT, a.cli)
+    if not os.path.exists(cli):
+        sys.exit(f"{cli} not found; build it with `node esbuild.js` in {ROOT}")
+    t0 = time.perf_counter()
+    out = {"cli": cli, "tasks": {}, "summary": {}}
+    views = ["primary", "mean3", "k3"]
+    for n, tr in results["tasks"].items():
+        g = tr["grid"]
+        lrs = [_num(v) for v in g["lrs"]]
+        means = [statistics.mean(_num(v) for v in row) for row in g["scores"]]
+        picks = [suggest(cli, c, cfg) for c in tr["curves"]]
+        rec = {"picks": picks}
+        for m in METHODS:
+            regs = [regret(lrs, means, p[m]) for p in picks]
+            avail = [p[m] for p in picks if p[m] is not None]
+            k3_lr = 10 ** statistics.median(math.log10(v) for v in avail) if avail else None
+            rec[m] = {"primary": regs[0], "mean3": (math.inf if any(math.isinf(r) for r in regs) else statistics.mean(regs)),
+                      "k3": regret(lrs, means, k3_lr), "per_curve": regs, "k3_lr": k3_lr}
+        out["tasks"][n] = rec
+    for v in views:
+        out["summary"][v] = {}
+        for m in METHODS:
+            rs = [out["tasks"][n][m][v] for n in out["tasks"]]
+            out["summary"][v][m] = dict(median=statistics.median(rs), worst=max(rs),
+                                        within10=sum(1 for r in rs if r <= 0.10), tasks=len(rs))
+    out["seconds"] = time.perf_counter() - t0
+    names = {"primary": "primary curve (seed 0)", "mean3": "mean over the 3 curves", "k3": "K=3 (median log-LR pick of 3 curves)"}
+    print(f"# LR suggestion regret on PyTorch tasks ({len(out['tasks'])} tasks, CLI {os.path.relpath(cli, ROOT)})\n")
+    for v in views:
+        print(f"## {names[v]}\n")
+        print("| task | " + " | ".join(METHODS) + " |")
+        print("| --- |" + " --- |" * len(METHODS))
+        for n in out["tasks"]:
+            print(f"| {n} | " + " | ".join(fmt(out["tasks"][n][m][v]) for m in METHODS) + " |")
+        s = out["summary"][v]
+        print("| **median** | " + " | ".join(fmt(s[m]["median"]) for m in METHODS) + " |")
+        print("| **worst** | " + " | ".join(fmt(s[m]["worst"]) for m in METHODS) + " |")
+        print("| **within 10%** | " + " | ".join(f"{s[m]['within10']}/{s[m]['tasks']}" for m in METHODS) + " |")
+        print()
+    print(f"score phase: {out['seconds']:.1f}s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(_clean(out), f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="range tests + trained LR grids (expensive) -> results.json")
+    r.add_argument("--tasks", help="comma-separated task names (default: all)")
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--out", default=DEFAULT_RESULTS)
+    s = sub.add_parser("score", help="regret of each suggestion method (cheap)")
+    s.add_argument("--results", default=DEFAULT_RESULTS)
+    s.add_argument("--cli", default="dist/cli.js", help="CLI to use (relative to the repo root or absolute)")
+    s.add_argument("--json", help="also write the scores to this JSON file")
+    g = sub.add_parser("grid", help="print the grid summary of a results file (best LR, best loss, inside or not)")
+    g.add_argument("--results", default=DEFAULT_RESULTS)
+    a = ap.parse_args()
+    if a.cmd == "run":
+        cmd_run(a)
+    elif a.cmd == "score":
+        cmd_score(a)
+    else:
+        with open(a.results) as f:
+            print(grid_report(json.load(f)))
+
+
+if __name__ == "__main__":
+    main()
