@@ -10,7 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { analyzeCurve, isSuggestion } from '../../src/core/analysis';
 import { scheduleLr } from '../../src/core/fastai';
-import { recommend, recommendFromRuns, type Recommendation } from '../../src/core/recommend';
+import { findEdge, recommend, recommendFromRuns, type Recommendation } from '../../src/core/recommend';
+import { formatLr } from '../../src/core/format';
 import { interpolateLog, medianPick, summarize } from '../../bench/quality/score';
 import { oneCycleLr } from '../../bench/quality/schedule';
 
@@ -100,35 +101,43 @@ describe('recommend: the recommended LR on hand-made curves', () => {
     }
   }
 
-  it('a descent cut short by divergence: a fifth of the edge, not the steep fall next to it', () => {
-    const c = synthetic(-1.5, -1.5, 0.02);
-    const r = rec(c.lrs, c.losses);
-    assert.ok(isRec(r));
-    assert.strictEqual(r.method, 'edge / 5');
-    assert.match(r.explanation, /a fifth of/);
-    assert.ok(isOneSentence(r.explanation), r.explanation);
-    assert.ok(r.lr < 10 ** -2.2, `${r.lr} well below the divergence at 1e-1.5`);
-  });
-
-  it('halfway (in log LR) between fastai\'s valley and the steepest fall when that is far from the edge', () => {
+  it('the median of five estimates: fastai\'s four and a third of the edge, each named in the explanation', () => {
     const c = synthetic(-3, -0.5, 0.02);
     const a = analyzeCurve(c.lrs, c.losses);
     const r = recommend(c.lrs, c.losses, a);
-    const v = a.suggestions.valley;
-    assert.ok(isRec(r) && isSuggestion(v));
-    assert.strictEqual(r.method, 'between valley and steepest');
-    assert.match(r.explanation, /halfway between fastai's valley/);
+    assert.ok(isRec(r));
+    assert.match(r.method, /^median of 5 estimates \((valley|slide|minimum|steep|edge \/ 3)\)$/);
+    const picks = (['valley', 'slide', 'minimum', 'steep'] as const).map((m) => {
+      const s = a.suggestions[m];
+      assert.ok(isSuggestion(s), m);
+      assert.ok(r.explanation.includes(`${m} ${formatLr(s.lr)}`), `${m} in: ${r.explanation}`);
+      return s.lr;
+    });
+    const edge = findEdge(c.lrs, c.losses, a);
+    assert.ok('lr' in edge);
+    const all = [...picks, edge.lr / 3].sort((x, y) => x - y);
+    assert.strictEqual(r.lr, all[2]);
+    assert.match(r.explanation, /edge\/3 .*; the edge, .* is where the loss stops improving\)/);
     assert.ok(isOneSentence(r.explanation), r.explanation);
-    const steepest = (r.lr * r.lr) / v.lr;
-    assert.ok(c.lrs.some((lr) => Math.abs(Math.log(lr / steepest)) < 1e-9), `the other end, ${steepest}, is a recorded LR`);
-    assert.ok(r.lr > 1e-4 && r.lr < 1e-2, `${r.lr} inside the descent around 1e-3`);
+    assert.ok(r.lr > 1e-4 && r.lr < 10 ** -0.5, `${r.lr} inside the descent around 1e-3, below the divergence`);
   });
 
-  it('no clear descent: fastai\'s valley, with a warning in the explanation', () => {
+  it('one wild estimate does not move it: an early spike sends fastai\'s steep to the flat start', () => {
+    const c = synthetic(-3, -0.5, 0.01);
+    c.losses[15] = 30; // one huge loss early in the sweep
+    const a = analyzeCurve(c.lrs, c.losses);
+    const r = recommend(c.lrs, c.losses, a);
+    const steep = a.suggestions.steep;
+    assert.ok(isSuggestion(steep) && steep.lr < 1e-5, 'the spike fools fastai\'s steep');
+    assert.ok(isRec(r));
+    assert.ok(r.lr > 1e-4 && r.lr < 10 ** -0.5, `${r.lr} still inside the descent around 1e-3`);
+  });
+
+  it('no clear descent: the median of fastai\'s four, with a warning in the explanation', () => {
     const lrs = lrsOf(100);
     const r = rec(lrs, lrs.map((_, i) => 1 + i * 0.01));
     assert.ok(isRec(r));
-    assert.strictEqual(r.method, 'valley (no clear descent)');
+    assert.match(r.method, /^median of 4 estimates/);
     assert.match(r.explanation, /never clearly falls/);
     assert.ok(isOneSentence(r.explanation), r.explanation);
   });
