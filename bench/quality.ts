@@ -3,7 +3,7 @@
  *
  *   node out/bench/quality.js [--quick] [--tasks a,b] [--design | --holdout] [--json FILE] [--md FILE]
  *                             [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant]
- *   node out/bench/quality.js --from FILE [--md FILE] [--json FILE]      (re-score a recorded run, no training)
+ *   node out/bench/quality.js --from FILE[,FILE2] [--md FILE] [--json FILE]   (re-score recorded runs, no training)
  *
  * Per task (bench/quality/tasks.ts): `--curves` range tests exactly as the finder records them (the engine's runSweep;
  * the first with the config's seed), then short real trainings from fresh seeded init, for a fixed budget of about
@@ -53,7 +53,7 @@ interface Options {
 const USAGE = `Outcome benchmark of the LR suggestions (docs/quality.md).
   quality [--quick] [--tasks a,b] [--design | --holdout] [--json FILE] [--md FILE]
           [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant]
-  quality --from FILE [--tasks a,b] [--md FILE] [--json FILE]     re-score a recorded run, no training
+  quality --from FILE[,FILE2] [--tasks a,b] [--md FILE] [--json FILE]     re-score recorded runs (merged), no training
 `;
 
 function parseArgs(argv: string[]): Options {
@@ -421,12 +421,31 @@ function toJson(raw: RawRun, res: Results): string {
     (_, body: string) => `[${body.replace(/,\n\s*/g, ',')}]`);
 }
 
-function fromJson(file: string): RawRun {
-  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as RawRun & { results?: unknown };
-  delete j.results;
+/**
+ * Read one recorded run, or several (comma-separated files, e.g. a later run of new tasks) merged into one: tasks are
+ * concatenated (a task recorded twice keeps its first record), times are summed. Whether a task is held out is a
+ * property of the current rule's design, so it comes from bench/quality/tasks.ts, not from the file.
+ */
+function fromJson(files: string): RawRun {
   const num = (v: unknown) => (typeof v === 'string' ? Number(v) : v as number);
-  for (const t of j.tasks) for (const c of t.curves) c.losses = c.losses.map(num);
-  return j;
+  let merged: RawRun | undefined;
+  for (const file of files.split(',').map((f) => f.trim()).filter(Boolean)) {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as RawRun & { results?: unknown };
+    delete j.results;
+    for (const t of j.tasks) for (const c of t.curves) c.losses = c.losses.map(num);
+    if (!merged) { merged = j; continue; }
+    const have = new Set(merged.tasks.map((t) => t.name));
+    merged.tasks.push(...j.tasks.filter((t) => !have.has(t.name)));
+    merged.seconds += j.seconds;
+    merged.jobSeconds += j.jobSeconds;
+    merged.command = `${merged.command}; ${j.command}`;
+  }
+  if (!merged) throw new Error('--from needs a file');
+  for (const t of merged.tasks) {
+    const def = TASKS.find((d) => d.name === t.name);
+    if (def) t.holdout = def.holdout;
+  }
+  return merged;
 }
 
 async function main(): Promise<void> {

@@ -5,13 +5,19 @@ What is an LR suggested from a range-test curve worth when you then really train
 
   run    (expensive, once): per task, 3 fastai-style range tests (seeds 0, 1, 2) recording raw per-batch losses, and a
          log grid of max LRs trained with torch's OneCycleLR (fastai's fit_one_cycle defaults) for ~400 steps,
-         2 seeds each, scored by final validation loss. Everything goes to results.json.
+         2 seeds each (3 for the holdout set), scored by final validation loss. Everything goes to results.json
+         (results-holdout.json for the holdout set).
   score  (cheap, re-runnable): feed each recorded curve to `node dist/cli.js suggest --json`, then the regret of each
          method's LR against the trained grid.
+  grid   print the grid summary of a results file.
+
+Two task sets, chosen with --set: `main` (TASKS, the default) and `holdout` (HOLDOUT_TASKS, 8 further tasks written
+down after the recommendation was frozen, to score it once).
 
 Usage:
-  /usr/bin/python3 bench/torch-quality/quality.py run [--tasks a,b] [--workers 2] [--out results.json]
-  /usr/bin/python3 bench/torch-quality/quality.py score [--results results.json] [--cli dist/cli.js] [--json out.json]
+  /usr/bin/python3 bench/torch-quality/quality.py run [--set main|holdout] [--tasks a,b] [--workers 2] [--out FILE]
+  /usr/bin/python3 bench/torch-quality/quality.py score [--set main|holdout] [--results FILE] [--cli dist/cli.js] [--json out.json]
+  /usr/bin/python3 bench/torch-quality/quality.py grid [--set main|holdout] [--results FILE]
 
 Regret of an LR = (validation loss at that LR, linearly interpolated in log10 LR over the grid's seed-mean scores,
 clamped to the grid ends) / (best seed-mean score of the grid) - 1. A missing suggestion has infinite regret.
@@ -37,13 +43,13 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-DEFAULT_RESULTS = os.path.join(HERE, "results.json")
 
 # ---- protocol -------------------------------------------------------------------------------------------------------
 START_LR, END_LR, NUM_IT = 1e-7, 10.0, 100      # fastai lr_find defaults
 BETA, STOP_DIV = 0.98, 4.0                       # fastai AvgSmoothLoss beta, LRFinder stop_div factor
 RANGE_SEEDS = [0, 1, 2]
-GRID_SEEDS = [1000, 1001]
+GRID_SEEDS = [1000, 1001]                        # main set
+HOLDOUT_GRID_SEEDS = [1000, 1001, 1002]          # holdout set: 2 seeds were noisy near the top of the grid
 GRID_POINTS, GRID_LOW, GRID_TOP_FACTOR = 21, 1e-6, 3.0
 GRID_MAX_EXTEND = 8                              # extra grid points allowed per end when the best sits at an end
 BUDGET_STEPS = 400
@@ -54,6 +60,10 @@ METHODS = ["valley", "slide", "minimum", "steep", "steepest", "recommended"]
 
 # ---- tasks ----------------------------------------------------------------------------------------------------------
 # name -> dict(description, data, model, optimizer (name, kwargs), batch, loss, cycle_momentum)
+# cycle_momentum is True exactly when the optimizer really has momentum: a `betas` parameter (Adam, AdamW) or a non-zero
+# `momentum` (SGD, RMSprop). torch's OneCycleLR only checks that the optimizer has a `momentum` key, so with
+# cycle_momentum=True it would switch momentum 0.95..0.85 on for plain SGD or momentum-free RMSprop; and it refuses
+# Adagrad (no momentum at all). check_tasks() enforces the rule.
 TASKS = {
     "digits-cnn-bn-sgdm-b64": dict(
         description="Digits 8x8, CNN (conv32-BN-ReLU x2, maxpool, linear), SGD momentum 0.9 + wd 5e-4, batch 64",
@@ -84,6 +94,64 @@ TASKS = {
         description="Iris, logistic regression (one Linear 4-3), plain SGD (no momentum, no momentum cycling), batch 4",
         data="iris", model="logreg", opt=("sgd", dict()), batch=4, loss="ce", cycle_momentum=False),
 }
+
+# The holdout set: 8 further tasks, all different from TASKS and from the tfjs tasks (bench/quality/tasks.ts) in
+# architecture, optimizer, batch or loss. Same protocol as TASKS, except 3 grid seeds (HOLDOUT_GRID_SEEDS).
+HOLDOUT_TASKS = {
+    "digits-cnn-adam-b32": dict(
+        description="Digits 8x8, plain CNN without BatchNorm (conv16-ReLU-conv32-ReLU, maxpool, Dropout 0.25, linear), Adam, batch 32",
+        data="digits", model="cnn_plain", opt=("adam", dict()), batch=32, loss="ce", cycle_momentum=True),
+    "digits-mlp-ln-gelu-nesterov-b128": dict(
+        description="Digits, MLP 64-256-256-10 with LayerNorm + GELU, SGD Nesterov momentum 0.9, batch 128",
+        data="digits", model="mlp_ln_gelu", opt=("sgd", dict(momentum=0.9, nesterov=True)), batch=128, loss="ce",
+        cycle_momentum=True),
+    "digits-logreg-adam-b256": dict(
+        description="Digits, multinomial logistic regression (one Linear 64-10), Adam, batch 256",
+        data="digits", model="logreg", opt=("adam", dict()), batch=256, loss="ce", cycle_momentum=True),
+    "breast-mlp-dropout-bce-adam-b16": dict(
+        description="Breast cancer, MLP 30-64-64-1 + Dropout 0.3, BCEWithLogits, Adam, batch 16",
+        data="breast", model="mlp_breast_dropout", opt=("adam", dict()), batch=16, loss="bce", cycle_momentum=True),
+    "wine-mlp-bn-sgdm-b16": dict(
+        description="Wine, MLP 13-32-BN-32-BN-3, SGD momentum 0.9, batch 16",
+        data="wine", model="mlp_wine_bn", opt=("sgd", dict(momentum=0.9)), batch=16, loss="ce", cycle_momentum=True),
+    "iris-mlp-adagrad-b16": dict(
+        description="Iris, MLP 4-64-3, Adagrad (no momentum, so no momentum cycling), batch 16",
+        data="iris", model="mlp_iris64", opt=("adagrad", dict()), batch=16, loss="ce", cycle_momentum=False),
+    "diabetes-mlp-l1-rmsprop-mom-b64": dict(
+        description="Diabetes regression, MLP 10-128-1, L1 loss, RMSprop with momentum 0.9 (momentum cycled), batch 64",
+        data="diabetes", model="mlp_reg128", opt=("rmsprop", dict(momentum=0.9)), batch=64, loss="l1",
+        cycle_momentum=True),
+    "diabetes-linreg-sgd-b8": dict(
+        description="Diabetes regression, linear regression (one Linear 10-1), MSE, plain SGD (no momentum cycling), batch 8",
+        data="diabetes", model="logreg", opt=("sgd", dict()), batch=8, loss="mse", cycle_momentum=False),
+}
+
+SETS = {
+    "main": dict(tasks=TASKS, grid_seeds=GRID_SEEDS, results=os.path.join(HERE, "results.json")),
+    "holdout": dict(tasks=HOLDOUT_TASKS, grid_seeds=HOLDOUT_GRID_SEEDS, results=os.path.join(HERE, "results-holdout.json")),
+}
+ALL_TASKS = {**TASKS, **HOLDOUT_TASKS}
+
+
+def has_momentum(opt_spec):
+    """Does the optimizer really use momentum (betas, or a non-zero momentum)? Then OneCycleLR cycles it."""
+    name, kw = opt_spec
+    if name in ("adam", "adamw"):
+        return True
+    if name in ("sgd", "rmsprop"):
+        return kw.get("momentum", 0) > 0
+    if name == "adagrad":
+        return False
+    raise ValueError(name)
+
+
+def check_tasks():
+    assert len(ALL_TASKS) == len(TASKS) + len(HOLDOUT_TASKS), "task names must be unique across the sets"
+    for n, t in ALL_TASKS.items():
+        assert t["cycle_momentum"] == has_momentum(t["opt"]), f"{n}: cycle_momentum must be {has_momentum(t['opt'])}"
+
+
+check_tasks()
 
 
 # ---- data -----------------------------------------------------------------------------------------------------------
@@ -191,16 +259,43 @@ def build_model(kind, n_in, n_out):
         return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
     if kind == "mlp_reg_silu":
         return nn.Sequential(nn.Linear(n_in, 32), nn.SiLU(), nn.Linear(32, 32), nn.SiLU(), nn.Linear(32, 1))
-    if kind == "logreg":
+    if kind == "logreg":  # logistic (classification) or linear (regression, n_out 1) regression
         return nn.Linear(n_in, n_out)
+    # holdout set
+    if kind == "cnn_plain":
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)),
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(), nn.Linear(32 * 4 * 4, n_out))
+    if kind == "mlp_ln_gelu":
+        return nn.Sequential(nn.Linear(n_in, 256), nn.LayerNorm(256), nn.GELU(),
+                             nn.Linear(256, 256), nn.LayerNorm(256), nn.GELU(), nn.Linear(256, n_out))
+    if kind == "mlp_breast_dropout":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Dropout(0.3),
+                             nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, n_out))
+    if kind == "mlp_wine_bn":
+        return nn.Sequential(nn.Linear(n_in, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                             nn.Linear(32, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, n_out))
+    if kind == "mlp_iris64":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, n_out))
+    if kind == "mlp_reg128":
+        return nn.Sequential(nn.Linear(n_in, 128), nn.ReLU(), nn.Linear(128, 1))
     raise ValueError(kind)
+
+
+def n_outputs(task, d):
+    """Model outputs: one logit for binary cross-entropy, one per class for cross-entropy, 1 for regression."""
+    if task["loss"] == "bce":
+        return 1
+    return d["classes"] or 1
 
 
 def build_optimizer(spec, params, lr):
     torch = _torch()
     name, kw = spec
     cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-           "rmsprop": torch.optim.RMSprop}[name]
+           "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[name]
     return cls(params, lr=lr, **kw)
 
 
@@ -213,6 +308,10 @@ def loss_fn(kind):
         return lambda out, y: F.mse_loss(out.squeeze(1), y)
     if kind == "huber":
         return lambda out, y: F.smooth_l1_loss(out.squeeze(1), y)
+    if kind == "l1":
+        return lambda out, y: F.l1_loss(out.squeeze(1), y)
+    if kind == "bce":  # one logit; integer 0/1 labels
+        return lambda out, y: F.binary_cross_entropy_with_logits(out.squeeze(1), y.to(out.dtype))
     raise ValueError(kind)
 
 
@@ -222,6 +321,9 @@ def prior_loss(task):
     d = load_data(task["data"])
     lf = loss_fn(task["loss"])
     yva = torch.from_numpy(d["yva"])
+    if task["loss"] == "bce":
+        p = float(np.mean(d["ytr"]))
+        return float(lf(torch.full((len(yva), 1), math.log(p / (1 - p))), yva))
     if d["classes"]:
         freq = np.bincount(d["ytr"], minlength=d["classes"]).astype(np.float64) / len(d["ytr"])
         logits = torch.log(torch.tensor(freq, dtype=torch.float32).clamp_min(1e-12)).expand(len(yva), -1)
@@ -255,12 +357,12 @@ def range_test(task_name, seed):
     """fastai lr_find: lr_i = start * (end/start) ** (i/num_it) for i in 0..num_it-1, one step per batch, stop when the
     smoothed loss exceeds 4x its best so far (or the loss is not finite). Returns raw per-batch losses."""
     torch = _torch()
-    task = TASKS[task_name]
+    task = ALL_TASKS[task_name]
     d = load_data(task["data"])
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     xtr, ytr = torch.from_numpy(d["xtr"]), torch.from_numpy(d["ytr"])
-    model = build_model(task["model"], xtr.shape[1], d["classes"] or 1)
+    model = build_model(task["model"], xtr.shape[1], n_outputs(task, d))
     opt = build_optimizer(task["opt"], model.parameters(), START_LR)
     lf = loss_fn(task["loss"])
     gen = torch.Generator().manual_seed(seed)
@@ -299,13 +401,13 @@ def range_test(task_name, seed):
 def train_one(task_name, lr, seed):
     """One-cycle training at max LR `lr` for whole epochs (~BUDGET_STEPS steps); final validation loss."""
     torch = _torch()
-    task = TASKS[task_name]
+    task = ALL_TASKS[task_name]
     d = load_data(task["data"])
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     xtr, ytr = torch.from_numpy(d["xtr"]), torch.from_numpy(d["ytr"])
     xva, yva = torch.from_numpy(d["xva"]), torch.from_numpy(d["yva"])
-    model = build_model(task["model"], xtr.shape[1], d["classes"] or 1)
+    model = build_model(task["model"], xtr.shape[1], n_outputs(task, d))
     opt = build_optimizer(task["opt"], model.parameters(), lr)
     lf = loss_fn(task["loss"])
     spe, epochs = steps_per_epoch(task), epochs_for(task)
@@ -388,14 +490,15 @@ def _num(v):
 
 
 def cmd_run(a):
-    names = list(TASKS) if not a.tasks else a.tasks.split(",")
+    tasks, grid_seeds = SETS[a.set]["tasks"], SETS[a.set]["grid_seeds"]
+    names = list(tasks) if not a.tasks else a.tasks.split(",")
     for n in names:
-        if n not in TASKS:
-            sys.exit(f"unknown task {n}; known: {', '.join(TASKS)}")
+        if n not in tasks:
+            sys.exit(f"unknown task {n} in set {a.set}; known: {', '.join(tasks)}")
     t_all = time.perf_counter()
     ctx = mp.get_context("spawn")
     results = {"protocol": dict(start_lr=START_LR, end_lr=END_LR, num_it=NUM_IT, beta=BETA, stop_div=STOP_DIV,
-                                range_seeds=RANGE_SEEDS, grid_seeds=GRID_SEEDS, grid_points=GRID_POINTS,
+                                range_seeds=RANGE_SEEDS, grid_seeds=grid_seeds, grid_points=GRID_POINTS,
                                 grid_low=GRID_LOW, grid_top_factor=GRID_TOP_FACTOR, budget_steps=BUDGET_STEPS,
                                 val_fraction=VAL_FRACTION, split_seed=SPLIT_SEED, one_cycle=ONE_CYCLE,
                                 workers=a.workers),
@@ -404,7 +507,7 @@ def cmd_run(a):
     import torch
     results["torch"] = torch.__version__
     for n in names:
-        t = TASKS[n]
+        t = tasks[n]
         d = load_data(t["data"])
         results["tasks"][n] = dict(
             description=t["description"], loss=t["loss"], optimizer=t["opt"][0], optimizer_kwargs=t["opt"][1],
@@ -431,7 +534,7 @@ def cmd_run(a):
         rounds = 0
         while pending:
             rounds += 1
-            jobs = [("train", n, lr, s) for n in pending for lr in grid[n] for s in GRID_SEEDS
+            jobs = [("train", n, lr, s) for n in pending for lr in grid[n] for s in grid_seeds
                     if (lr, s) not in runs[n]]
             # longest tasks first, spread over workers
             jobs.sort(key=lambda j: -results["tasks"][j[1]]["steps"] * (3 if "cnn" in j[1] or "resnet" in j[1] else 1))
@@ -442,7 +545,7 @@ def cmd_run(a):
             nxt = []
             for n in pending:
                 prior = results["tasks"][n]["prior"]
-                means = [statistics.mean(score_of(runs[n][(lr, s)], prior) for s in GRID_SEEDS) for lr in grid[n]]
+                means = [statistics.mean(score_of(runs[n][(lr, s)], prior) for s in grid_seeds) for lr in grid[n]]
                 b = int(np.argmin(means))
                 step = math.log10(grid[n][1]) - math.log10(grid[n][0])
                 if b == len(grid[n]) - 1 and extended[n]["high"] < GRID_MAX_EXTEND:
@@ -458,10 +561,10 @@ def cmd_run(a):
     for n in names:
         tr = results["tasks"][n]
         prior = tr["prior"]
-        rs = [[runs[n][(lr, s)] for s in GRID_SEEDS] for lr in grid[n]]
+        rs = [[runs[n][(lr, s)] for s in grid_seeds] for lr in grid[n]]
         scores = [[score_of(r, prior) for r in row] for row in rs]
         tr["grid"] = dict(
-            lrs=grid[n], seeds=GRID_SEEDS, scores=scores,
+            lrs=grid[n], seeds=grid_seeds, scores=scores,
             val_losses=[[r["val_loss"] for r in row] for row in rs],
             diverged=[[r["diverged"] for r in row] for row in rs],
             last_train_losses=[[r["last_train_loss"] for r in row] for row in rs],
@@ -565,7 +668,8 @@ def cmd_score(a):
                                         within10=sum(1 for r in rs if r <= 0.10), tasks=len(rs))
     out["seconds"] = time.perf_counter() - t0
     names = {"primary": "primary curve (seed 0)", "mean3": "mean over the 3 curves", "k3": "K=3 (median log-LR pick of 3 curves)"}
-    print(f"# LR suggestion regret on PyTorch tasks ({len(out['tasks'])} tasks, CLI {os.path.relpath(cli, ROOT)})\n")
+    label = "PyTorch tasks" if a.set == "main" else f"PyTorch {a.set} tasks"
+    print(f"# LR suggestion regret on {label} ({len(out['tasks'])} tasks, CLI {os.path.relpath(cli, ROOT)})\n")
     for v in views:
         print(f"## {names[v]}\n")
         print("| task | " + " | ".join(METHODS) + " |")
@@ -586,17 +690,25 @@ def cmd_score(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    set_help = "task set: main (TASKS, results.json) or holdout (HOLDOUT_TASKS, results-holdout.json); default main"
     r = sub.add_parser("run", help="range tests + trained LR grids (expensive) -> results.json")
-    r.add_argument("--tasks", help="comma-separated task names (default: all)")
+    r.add_argument("--set", choices=list(SETS), default="main", help=set_help)
+    r.add_argument("--tasks", help="comma-separated task names (default: all of the set)")
     r.add_argument("--workers", type=int, default=2)
-    r.add_argument("--out", default=DEFAULT_RESULTS)
+    r.add_argument("--out", help="results file (default: the set's)")
     s = sub.add_parser("score", help="regret of each suggestion method (cheap)")
-    s.add_argument("--results", default=DEFAULT_RESULTS)
+    s.add_argument("--set", choices=list(SETS), default="main", help=set_help)
+    s.add_argument("--results", help="results file (default: the set's)")
     s.add_argument("--cli", default="dist/cli.js", help="CLI to use (relative to the repo root or absolute)")
     s.add_argument("--json", help="also write the scores to this JSON file")
     g = sub.add_parser("grid", help="print the grid summary of a results file (best LR, best loss, inside or not)")
-    g.add_argument("--results", default=DEFAULT_RESULTS)
+    g.add_argument("--set", choices=list(SETS), default="main", help=set_help)
+    g.add_argument("--results", help="results file (default: the set's)")
     a = ap.parse_args()
+    if a.cmd == "run":
+        a.out = a.out or SETS[a.set]["results"]
+    else:
+        a.results = a.results or SETS[a.set]["results"]
     if a.cmd == "run":
         cmd_run(a)
     elif a.cmd == "score":

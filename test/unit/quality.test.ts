@@ -202,23 +202,26 @@ describe('quality benchmark: scoring helpers', () => {
 
 describe('quality benchmark: CI regression guard (real trainings, --quick)', function () {
   this.timeout(15 * 60 * 1000);
-  it('the recommendation\'s median one-cycle regret stays under the recorded threshold', () => {
+  it('the recommendation\'s median and worst one-cycle regret stay under the recorded thresholds', () => {
     const threshold = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/quality-threshold.json'), 'utf8')) as {
-      quick: { protocol: 'onecycle'; medianRegretMax: number };
+      quick: { protocol: 'onecycle'; medianRegretMax: number; worstRegretMax: number };
     };
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-quality-')), 'quick.json');
     const t0 = Date.now();
     const p = spawnSync(process.execPath, [path.join(ROOT, 'out/bench/quality.js'), '--quick', '--json', out], { encoding: 'utf8', cwd: ROOT });
     assert.strictEqual(p.status, 0, `quality --quick failed:\n${p.stderr}\n${p.stdout}`);
     const j = JSON.parse(fs.readFileSync(out, 'utf8')) as {
-      results: { summaries: { label: string; protocol: string; variant: string; table: Record<string, { median: number | string; n: number }> }[] };
+      results: { summaries: { label: string; protocol: string; variant: string; table: Record<string, { median: number | string; worst: number | string; n: number }> }[] };
     };
     const block = j.results.summaries.find((b) => b.label === 'all' && b.protocol === threshold.quick.protocol && b.variant === 'single');
     assert.ok(block, 'the quick run has a one-cycle summary');
-    const median = Number(block.table.recommended.median);
+    const median = Number(block.table.recommended.median), worst = Number(block.table.recommended.worst);
     process.stdout.write(`      quick benchmark: ${block.table.recommended.n} tasks, recommended median regret ${(100 * median).toFixed(1)}% ` +
-      `(threshold ${(100 * threshold.quick.medianRegretMax).toFixed(1)}%), ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      `(threshold ${(100 * threshold.quick.medianRegretMax).toFixed(1)}%), worst ${(100 * worst).toFixed(1)}% ` +
+      `(threshold ${(100 * threshold.quick.worstRegretMax).toFixed(1)}%), ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     assert.ok(median <= threshold.quick.medianRegretMax,
       `recommended median regret ${(100 * median).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.medianRegretMax).toFixed(1)}%`);
+    assert.ok(worst <= threshold.quick.worstRegretMax,
+      `recommended worst regret ${(100 * worst).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.worstRegretMax).toFixed(1)}%`);
   });
 });
