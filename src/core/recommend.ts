@@ -139,7 +139,11 @@ export function recommendFromRuns(runs: readonly Run[], settings: Partial<SweepS
       .filter((r): r is Recommendation => 'lr' in r).sort((x, y) => x.lr - y.lr);
     if (!recs.length) return { reason: runs.length ? 'no run gave a recommendation' : 'no runs' };
     const mid = recs[(recs.length - 1) >> 1];
-    return { ...mid, method: `median of ${recs.length} runs (${mid.method})` };
+    return {
+      ...mid, method: `median of ${recs.length} runs`,
+      explanation: `Recommended ${formatLr(mid.lr)}, the middle of the recommendations of ${recs.length} range tests ` +
+        `(${recs.map((r) => formatLr(r.lr)).join(', ')}), each the middle of fastai's four suggestions and a third of its edge.`,
+    };
   } catch (e) {
     return { reason: `no recommendation: ${(e as Error)?.message ?? String(e)}` };
   }

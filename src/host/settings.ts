@@ -24,7 +24,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     stopFactor: opt('sweep.stopFactor'),
     smoothing: opt('sweep.smoothing'),
     backend: c.get('backend', 'auto'),
-    recommended: c.get('recommendedSuggestion', 'valley') as SuggestionName,
+    recommended: c.get('recommendedSuggestion', 'recommended') as SuggestionName,
     confirmBeforeWriting: c.get('confirmBeforeWriting', true),
     significantDigits: Math.min(6, Math.max(1, c.get('significantDigits', 2))),
   };

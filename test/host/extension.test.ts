@@ -128,14 +128,14 @@ describe('LR Finder in a real VS Code host', () => {
   it('Insert Suggested Learning Rate writes the recommended suggestion', async () => {
     const a = await api();
     const r = a.controller.lastRecord!;
-    const valley = analyzeRecord(r).suggestions.valley;
-    assert.ok(isSuggestion(valley));
+    const rec = analyzeRecord(r).suggestions.recommended;
+    assert.ok(isSuggestion(rec), 'the default lrFinder.recommendedSuggestion is "recommended"');
     const train = path.join(ws(), 'breast-cancer', 'train.py');
     await vscode.commands.executeCommand('lrFinder.insertSuggested');
     const doc = vscode.workspace.textDocuments.find((d) => d.fileName === train)!;
     const m = /"--lr", type=float, default=([0-9.e-]+)/.exec(doc.getText());
     assert.ok(m);
-    assert.strictEqual(Number(m![1]), Number(valley.lr.toPrecision(2)));
+    assert.strictEqual(Number(m![1]), Number(rec.lr.toPrecision(2)));
     await vscode.commands.executeCommand('undo');
   });
 
