@@ -637,9 +637,21 @@ def fmt(r):
     return "—" if r is None else ("∞" if math.isinf(r) else f"{100 * r:.1f}%")
 
 
+def load_results(paths):
+    """One results file, or several (comma-separated) merged: their tasks together, the first file's protocol."""
+    merged = None
+    for p in [x.strip() for x in paths.split(",") if x.strip()]:
+        with open(p) as f:
+            r = json.load(f)
+        if merged is None:
+            merged = r
+        else:
+            merged["tasks"].update(r["tasks"])
+    return merged
+
+
 def cmd_score(a):
-    with open(a.results) as f:
-        results = json.load(f)
+    results = load_results(a.results)
     cfg = results["protocol"]
     cli = a.cli if os.path.isabs(a.cli) else os.path.join(ROOT, a.cli)
     if not os.path.exists(cli):
@@ -669,19 +681,29 @@ def cmd_score(a):
     out["seconds"] = time.perf_counter() - t0
     names = {"primary": "primary curve (seed 0)", "mean3": "mean over the 3 curves", "k3": "K=3 (median log-LR pick of 3 curves)"}
     label = "PyTorch tasks" if a.set == "main" else f"PyTorch {a.set} tasks"
-    print(f"# LR suggestion regret on {label} ({len(out['tasks'])} tasks, CLI {os.path.relpath(cli, ROOT)})\n")
+    lines = []
+
+    def emit(line=""):
+        lines.append(line)
+
+    emit(f"# LR suggestion regret on {label} ({len(out['tasks'])} tasks, CLI {os.path.relpath(cli, ROOT)})\n")
     for v in views:
-        print(f"## {names[v]}\n")
-        print("| task | " + " | ".join(METHODS) + " |")
-        print("| --- |" + " --- |" * len(METHODS))
+        emit(f"## {names[v]}\n")
+        emit("| task | " + " | ".join(METHODS) + " |")
+        emit("| --- |" + " --- |" * len(METHODS))
         for n in out["tasks"]:
-            print(f"| {n} | " + " | ".join(fmt(out["tasks"][n][m][v]) for m in METHODS) + " |")
+            emit(f"| {n} | " + " | ".join(fmt(out["tasks"][n][m][v]) for m in METHODS) + " |")
         s = out["summary"][v]
-        print("| **median** | " + " | ".join(fmt(s[m]["median"]) for m in METHODS) + " |")
-        print("| **worst** | " + " | ".join(fmt(s[m]["worst"]) for m in METHODS) + " |")
-        print("| **within 10%** | " + " | ".join(f"{s[m]['within10']}/{s[m]['tasks']}" for m in METHODS) + " |")
-        print()
-    print(f"score phase: {out['seconds']:.1f}s")
+        emit("| **median** | " + " | ".join(fmt(s[m]["median"]) for m in METHODS) + " |")
+        emit("| **worst** | " + " | ".join(fmt(s[m]["worst"]) for m in METHODS) + " |")
+        emit("| **within 10%** | " + " | ".join(f"{s[m]['within10']}/{s[m]['tasks']}" for m in METHODS) + " |")
+        emit()
+    emit(f"score phase: {out['seconds']:.1f}s")
+    text = "\n".join(lines)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(text.rsplit("\nscore phase:", 1)[0].rstrip() + "\n")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(_clean(out), f, indent=1)
@@ -698,7 +720,8 @@ def main():
     r.add_argument("--out", help="results file (default: the set's)")
     s = sub.add_parser("score", help="regret of each suggestion method (cheap)")
     s.add_argument("--set", choices=list(SETS), default="main", help=set_help)
-    s.add_argument("--results", help="results file (default: the set's)")
+    s.add_argument("--results", help="results file, or several comma-separated (merged) (default: the set's)")
+    s.add_argument("--md", help="also write the tables (markdown) to this file")
     s.add_argument("--cli", default="dist/cli.js", help="CLI to use (relative to the repo root or absolute)")
     s.add_argument("--json", help="also write the scores to this JSON file")
     g = sub.add_parser("grid", help="print the grid summary of a results file (best LR, best loss, inside or not)")
