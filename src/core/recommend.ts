@@ -14,7 +14,7 @@
  *    below the edge a given task trains best.
  * The best peak LR itself varies by more than a decade relative to the curve between tasks (it depends on how well the
  * model generalises, which a training-loss curve cannot show). The median of the five is the classic robust
- * combination: with five estimates, any two can fail arbitrarily badly and it still lies between two good ones.
+ * combination: any two of the five can fail arbitrarily badly and it still lies within the range of the other three.
  * The edge is the lowest running-median loss before the loss first turns up (by 20% of its total drop, once half the
  * drop is done), so a noisy tail cannot move it.
  */
