@@ -12,13 +12,20 @@ export interface Curve {
   settings: Parameters<typeof analyzeCurve>[2];
 }
 
-/** Read {"lrs": [...], "losses": [...], "config"?: {num_it, start_lr, end_lr, mode, beta?, stop_div_factor?}}. */
+/**
+ * Read {"lrs": [...], "losses": [...], "config"?: {num_it, start_lr, end_lr, mode, beta?, stop_div_factor?}}.
+ * torch-lr-finder's `history` ({"lr": [...], "loss": [...]}) is read too.
+ */
 export function parseCurve(text: string, file: string): Curve {
   let raw: unknown;
   try { raw = JSON.parse(text); } catch (e) { throw new LocatedError(`${file}: not valid JSON (${(e as Error).message})`, file); }
-  const o = raw as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || !Array.isArray(o.lrs) || !Array.isArray(o.losses)) {
-    throw new LocatedError(`${file}: expected an object {"lrs": [...], "losses": [...]}`, file);
+  const o = { ...(raw as Record<string, unknown>) };
+  if (o && typeof o === 'object' && o.lrs === undefined && o.losses === undefined && Array.isArray(o.lr) && Array.isArray(o.loss)) {
+    o.lrs = o.lr;
+    o.losses = o.loss;
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !Array.isArray(o.lrs) || !Array.isArray(o.losses)) {
+    throw new LocatedError(`${file}: expected an object {"lrs": [...], "losses": [...]} (or torch-lr-finder's {"lr": [...], "loss": [...]})`, file);
   }
   const num = (key: string, arr: unknown[]) => arr.map((v, i) => {
     const x = fromWire(v);

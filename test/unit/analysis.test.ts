@@ -93,6 +93,15 @@ describe('steepest slope and minimum point (ours)', () => {
     const steepest = a.suggestions.steepest;
     assert.ok(isSuggestion(steepest) && steepest.lr < m.lr, 'steepest slope lies left of the minimum');
   });
+  it('reads torch-lr-finder\'s history ({"lr", "loss"}) like {"lrs", "losses"}; beta 0 leaves pre-smoothed losses as they are', () => {
+    const lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1], losses = [2, 1.5, 0.5, 0.25, 3];
+    const a = parseCurve(JSON.stringify({ lr: lrs, loss: losses, config: { beta: 0 } }), 'history.json');
+    const b = parseCurve(JSON.stringify({ lrs, losses, config: { beta: 0 } }), 'curve.json');
+    assert.deepStrictEqual(a, b);
+    assert.deepStrictEqual(analyzeCurve(a.lrs, a.losses, a.settings).smoothed, losses);
+    assert.throws(() => parseCurve(JSON.stringify({ lr: lrs }), 'h.json'), /h\.json: expected an object \{"lrs"/);
+    assert.throws(() => parseCurve('[1, 2]', 'arr.json'), /arr\.json: expected an object/);
+  });
   it('an early spike does not become the steepest point (unlike fastai steep)', () => {
     const text = fs.readFileSync(path.join(CURVES, 'synthetic-early-spike.json'), 'utf8');
     const c = parseCurve(text, 'spike');
