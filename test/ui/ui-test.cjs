@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // UI test in a real VS Code workbench (code-server), driven by playwright-core + Debian's Chromium, as a user would:
 // open the Iris example, run "Find Learning Rate" from the palette, wait for the annotations, hover the curve and
-// read the tooltip, click the plot, see the editor text change, reload the window and see the panel restored.
+// read the tooltip, click the plot, see the editor text change, export the plot as PNG, reload the window and see the
+// panel restored.
 //   node test/ui/ui-test.cjs (--extensionDevelopmentPath DIR | --vsix FILE) [--screenshot FILE.png]
 // Prints "N passed, N failed"; exit 0/1 (2 = infrastructure error).
 'use strict';
@@ -96,6 +97,28 @@ async function main() {
       await page.screenshot({ path: screenshot });
       shot = true;
     });
+    await step('Export → "Plot as PNG" saves the plot next to the config (the offered path accepted in the save dialog)', async () => {
+      const file = path.join(ws, 'lr-finder-lr-curve.png');
+      await wv().locator('#export').selectOption('png');
+      // code-server's save dialog is a quick input holding the offered path; Enter accepts it.
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: 15000 });
+      let offered = '';
+      for (const until = Date.now() + 10000; Date.now() < until && !offered.endsWith('lr-finder-lr-curve.png');) {
+        await page.waitForTimeout(200); // the dialog fills the path in as it resolves the folder
+        offered = await input.inputValue();
+      }
+      if (!offered.endsWith('lr-finder-lr-curve.png')) throw new Error(`the dialog offers ${offered}`);
+      await input.press('Enter');
+      const deadline = Date.now() + 20000;
+      while (!fs.existsSync(file) && Date.now() < deadline) await page.waitForTimeout(200);
+      if (!fs.existsSync(file)) throw new Error(`${file} was not written`);
+      const png = fs.readFileSync(file);
+      if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('the file is not a PNG');
+      const w = png.readUInt32BE(16), h = png.readUInt32BE(20);
+      if (w < 400 || h < 200) throw new Error(`PNG is only ${w}×${h}`);
+      console.log(`    exported ${path.basename(file)}: ${w}×${h}, ${png.length} bytes`);
+    });
     await step('after a window reload the panel is restored with its curve', async () => {
       // Save first, as a user would; a "leave page?" prompt for unsaved work is accepted, not dismissed.
       page.on('dialog', (d) => { void d.accept().catch(() => {}); });
@@ -119,7 +142,7 @@ async function main() {
     await host.stop();
   }
   const passed = results.filter(Boolean).length;
-  const failed = results.length - passed || (results.length < 7 ? 7 - results.length : 0);
+  const failed = results.length - passed || (results.length < 8 ? 8 - results.length : 0);
   console.log(`${passed} passed, ${failed} failed`);
   console.log(`[ui-test] total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.KEEP_RUN_DIR && failed === 0) fs.rmSync(host.runDir, { recursive: true, force: true });
