@@ -2,7 +2,7 @@
 // UI test in a real VS Code workbench (code-server), driven by playwright-core + Debian's Chromium, as a user would:
 // open the Iris example, run "Find Learning Rate" from the palette, wait for the annotations, hover the curve and
 // read the tooltip, click the plot, see the editor text change, export the plot as PNG, reload the window and see the
-// panel restored.
+// panel restored; then, in a second workbench with Workspace Trust on and the folder untrusted, see that nothing runs.
 //   node test/ui/ui-test.cjs (--extensionDevelopmentPath DIR | --vsix FILE) [--screenshot FILE.png]
 // Prints "N passed, N failed"; exit 0/1 (2 = infrastructure error).
 'use strict';
@@ -141,12 +141,53 @@ async function main() {
     await browser.close();
     await host.stop();
   }
+  if (results.length === 8 && results.every(Boolean)) await untrustedWorkspace(args, results);
   const passed = results.filter(Boolean).length;
-  const failed = results.length - passed || (results.length < 8 ? 8 - results.length : 0);
+  const failed = results.length - passed || (results.length < 9 ? 9 - results.length : 0);
   console.log(`${passed} passed, ${failed} failed`);
   console.log(`[ui-test] total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.KEEP_RUN_DIR && failed === 0) fs.rmSync(host.runDir, { recursive: true, force: true });
   return failed ? 1 : 0;
+}
+
+/** A second workbench with Workspace Trust on and the folder not trusted (Restricted Mode): nothing may run. */
+async function untrustedWorkspace(args, results) {
+  const name = 'in an untrusted workspace (Restricted Mode) Find Learning Rate explains why and runs nothing';
+  const s = Date.now();
+  const runDir = mkRunDir();
+  const ws = path.join(runDir, 'iris');
+  fs.cpSync(path.join(ROOT, 'examples/iris'), ws, { recursive: true });
+  const before = fs.readFileSync(path.join(ws, 'lr-finder.yaml'), 'utf8');
+  let host, browser;
+  try {
+    host = await startHost({ runDir, vsix: args.vsix, workspace: ws, workspaceTrust: true });
+    browser = await launchBrowser({ viewport: { width: 1500, height: 900 } });
+    const { page } = browser;
+    await page.goto(workbenchUrl(host, { folder: ws, extensionDevelopmentPath: args.extensionDevelopmentPath }));
+    await ui.waitForWorkbench(page);
+    await page.locator('.statusbar, .monaco-workbench').first().waitFor();
+    await ui.openFromExplorer(page, 'lr-finder.yaml');
+    await ui.runCommand(page, 'LR Finder: Find Learning Rate');
+    // The warning goes to the notifications (a toast only while the headless window has focus): open the list.
+    await page.waitForTimeout(1000);
+    await ui.runCommand(page, 'Notifications: Show Notifications');
+    const item = page.locator('.notifications-center .notification-list-item', { hasText: 'only runs in a trusted workspace' });
+    await item.waitFor({ state: 'visible', timeout: 20000 });
+    if (!(await item.innerText()).includes('Manage Workspace Trust')) throw new Error('the warning offers no way to trust the workspace');
+    const tabs = await page.locator('.tabs-container .tab', { hasText: 'LR Finder' }).count();
+    if (tabs) throw new Error('a panel opened although the workspace is not trusted');
+    if (fs.readFileSync(path.join(ws, 'lr-finder.yaml'), 'utf8') !== before) throw new Error('the config changed');
+    results.push(true);
+    console.log(`  ✔ ${name} (${Date.now() - s} ms)`);
+  } catch (e) {
+    results.push(false);
+    console.log(`  ✘ ${name}: ${String(e && e.message || e).split('\n')[0]}`);
+    if (browser) await browser.page.screenshot({ path: path.join(ROOT, '.test-output/untrusted-failure.png') }).catch(() => {});
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (host) await host.stop();
+    if (!process.env.KEEP_RUN_DIR && results[results.length - 1]) fs.rmSync(runDir, { recursive: true, force: true });
+  }
 }
 
 main().then((code) => process.exit(code), (e) => { console.error('[ui-test] ERROR', e); process.exit(2); });
