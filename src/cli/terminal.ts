@@ -2,9 +2,10 @@
 import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
 import { formatLoss, formatLr } from '../core/format';
 
-const MARKS: Partial<Record<SuggestionName, string>> = { steepest: 'S', minimumPoint: 'M', valley: 'V' };
+// Drawn in this order, so the recommendation wins a shared cell.
+const MARKS: Partial<Record<SuggestionName, string>> = { valley: 'V', steepest: 'S', minimumPoint: 'M', recommended: 'R' };
 
-/** Smoothed loss against log10(lr), `width` x `height` characters, with S (steepest), M (minimum), V (valley). */
+/** Smoothed loss against log10(lr), `width` x `height` characters, with R (recommended), S (steepest), M (minimum), V (valley). */
 export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, height = 16): string {
   const last = a.stop.reason === 'end' ? lrs.length - 1 : a.stop.index;
   const pts = lrs.slice(0, last + 1).map((lr, i) => ({ x: Math.log10(lr), y: a.smoothed[i], i })).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
@@ -31,7 +32,7 @@ export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, heigh
   lines.push(`${' '.repeat(8)} └${'─'.repeat(width)}`);
   const left = formatLr(10 ** xmin), right = formatLr(10 ** xmax);
   lines.push(`${' '.repeat(10)}${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}   learning rate (log scale)`);
-  lines.push(`${' '.repeat(10)}S steepest slope   M minimum   V fastai valley`);
+  lines.push(`${' '.repeat(10)}R recommended   S steepest slope   M minimum   V fastai valley`);
   return lines.join('\n');
 }
 

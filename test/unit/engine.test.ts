@@ -140,6 +140,9 @@ describe('lr-finder CLI', function () {
     assert.match(r.stdout, /steepest slope/);
     assert.match(r.stdout, /valley \(fastai\)\s+\d/);
     assert.match(r.stdout, /learning rate \(log scale\)/);
+    assert.match(r.stdout, /R recommended {3}S steepest slope {3}M minimum {3}V fastai valley/);
+    assert.match(r.stdout, /^\s+[\d.]*\s*│.*R/m, 'the recommendation is marked on the text plot');
+    assert.match(r.stdout, /recommended \(ours\)\s+\d/);
   });
   it('run --json streams protocol events', () => {
     const r = cli('run', 'examples/iris/lr-finder.yaml', '--num-iter', '20', '--json');
