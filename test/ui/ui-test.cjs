@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // UI test in a real VS Code workbench (code-server), driven by playwright-core + Debian's Chromium, as a user would:
 // open the Iris example, run "Find Learning Rate" from the palette, wait for the annotations, hover the curve and
-// read the tooltip, click the plot, see the editor text change, export the plot as PNG, reload the window and see the
+// read the tooltip, click the plot, see the editor text change, export the plot and the curve, reload the window and see the
 // panel restored; then, in a second workbench with Workspace Trust on and the folder untrusted, see that nothing runs.
 //   node test/ui/ui-test.cjs (--extensionDevelopmentPath DIR | --vsix FILE) [--screenshot FILE.png]
 // Prints "N passed, N failed"; exit 0/1 (2 = infrastructure error).
@@ -97,27 +97,37 @@ async function main() {
       await page.screenshot({ path: screenshot });
       shot = true;
     });
-    await step('Export → "Plot as PNG" saves the plot next to the config (the offered path accepted in the save dialog)', async () => {
-      const file = path.join(ws, 'lr-finder-lr-curve.png');
-      await wv().locator('#export').selectOption('png');
-      // code-server's save dialog is a quick input holding the offered path; Enter accepts it.
+    await step('Export saves the plot (PNG, SVG) and the curve (CSV, JSON) next to the config through the save dialog', async () => {
       const input = page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: 15000 });
-      let offered = '';
-      for (const until = Date.now() + 10000; Date.now() < until && !offered.endsWith('lr-finder-lr-curve.png');) {
-        await page.waitForTimeout(200); // the dialog fills the path in as it resolves the folder
-        offered = await input.inputValue();
+      const check = {
+        png: (b) => { if (b.readUInt32BE(0) !== 0x89504e47 || b.readUInt32BE(16) < 400 || b.readUInt32BE(20) < 200) throw new Error('not a plot-sized PNG'); return `${b.readUInt32BE(16)}×${b.readUInt32BE(20)} PNG`; },
+        svg: (b) => { const t = b.toString('utf8'); if (!/^<svg[\s\S]*learning rate[\s\S]*<\/svg>\s*$/.test(t)) throw new Error('not the plot as SVG'); return 'SVG'; },
+        csv: (b) => { const rows = b.toString('utf8').trim().split('\n'); if (!/lr/.test(rows[0]) || rows.length < 51) throw new Error(`CSV: ${rows[0]}, ${rows.length} rows`); return `CSV, ${rows.length - 1} rows`; },
+        json: (b, file) => {
+          const r = require('child_process').spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'suggest', file, '--json'], { encoding: 'utf8' });
+          if (r.status !== 0) throw new Error(`lr-finder suggest cannot read the exported JSON: ${r.stderr}`);
+          if (!JSON.parse(r.stdout).suggestions.recommended) throw new Error('no recommendation from the exported curve');
+          return 'JSON that lr-finder suggest reads';
+        },
+      };
+      for (const format of ['png', 'svg', 'csv', 'json']) {
+        const file = path.join(ws, `lr-finder-lr-curve.${format}`);
+        await wv().locator('#export').selectOption(format);
+        // code-server's save dialog is a quick input holding the offered path; Enter accepts it.
+        await input.waitFor({ state: 'visible', timeout: 15000 });
+        let offered = '';
+        for (const until = Date.now() + 10000; Date.now() < until && !offered.endsWith(path.basename(file));) {
+          await page.waitForTimeout(200); // the dialog fills the path in as it resolves the folder
+          offered = await input.inputValue();
+        }
+        if (!offered.endsWith(path.basename(file))) throw new Error(`the dialog offers ${offered}`);
+        await input.press('Enter');
+        const deadline = Date.now() + 20000;
+        while (!fs.existsSync(file) && Date.now() < deadline) await page.waitForTimeout(200);
+        if (!fs.existsSync(file)) throw new Error(`${file} was not written`);
+        await page.waitForTimeout(300); // let the write finish
+        console.log(`    exported ${path.basename(file)}: ${check[format](fs.readFileSync(file), file)}`);
       }
-      if (!offered.endsWith('lr-finder-lr-curve.png')) throw new Error(`the dialog offers ${offered}`);
-      await input.press('Enter');
-      const deadline = Date.now() + 20000;
-      while (!fs.existsSync(file) && Date.now() < deadline) await page.waitForTimeout(200);
-      if (!fs.existsSync(file)) throw new Error(`${file} was not written`);
-      const png = fs.readFileSync(file);
-      if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('the file is not a PNG');
-      const w = png.readUInt32BE(16), h = png.readUInt32BE(20);
-      if (w < 400 || h < 200) throw new Error(`PNG is only ${w}×${h}`);
-      console.log(`    exported ${path.basename(file)}: ${w}×${h}, ${png.length} bytes`);
     });
     await step('after a window reload the panel is restored with its curve', async () => {
       // Save first, as a user would; a "leave page?" prompt for unsaved work is accepted, not dismissed.
