@@ -38,6 +38,8 @@ export const EDGE_FACTOR = 3;
 /** The edge is where the running-median loss first rises this fraction of the total drop above its lowest value so far. */
 const RISE_FRACTION = 0.2;
 const FASTAI: SuggestionName[] = ['valley', 'slide', 'minimum', 'steep'];
+/** findEdge's reason when the curve has no descent at all. */
+const NO_DESCENT = 'the loss never falls below its starting level';
 
 export function recommend(lrs: readonly number[], losses: readonly number[], a: Analysis): RecommendationOrReason {
   try {
@@ -82,7 +84,7 @@ export function findEdge(lrs: readonly number[], losses: readonly number[], a: A
   let low = warm;
   for (let i = warm; i < usable; i++) if (robust[i] < robust[low]) low = i;
   const drop = start - robust[low];
-  if (!(drop > 0)) return { reason: 'the loss never falls below its starting level' };
+  if (!(drop > 0)) return { reason: NO_DESCENT };
   // The lowest loss before the loss first turns up (by RISE_FRACTION of the drop, once at least half of the drop is
   // done), else the lowest loss of the curve.
   let edge = low;
@@ -106,18 +108,17 @@ function recommendUnsafe(lrs: readonly number[], losses: readonly number[], a: A
     if (isSuggestion(s) && valid(s.lr) && s.index >= 0 && s.index < n) estimates.push({ name, lr: s.lr });
   }
   const edge = findEdge(lrs, losses, a);
-  if ('lr' in edge && valid(edge.lr)) {
-    estimates.push({ name: `edge / ${EDGE_FACTOR}`, lr: edge.lr / EDGE_FACTOR });
-  }
+  const edgeLr = 'lr' in edge && valid(edge.lr) ? edge.lr : undefined;
+  if (edgeLr !== undefined) estimates.push({ name: `edge / ${EDGE_FACTOR}`, lr: edgeLr / EDGE_FACTOR });
   if (!estimates.length) return { reason: 'reason' in edge ? edge.reason : 'no estimate to combine' };
   const sorted = estimates.slice().sort((x, y) => x.lr - y.lr);
   const m = sorted.length >> 1;
   const lr = sorted.length % 2 ? sorted[m].lr : Math.sqrt(sorted[m - 1].lr * sorted[m].lr);
   const from = sorted.length % 2 ? sorted[m].name : `${sorted[m - 1].name} and ${sorted[m].name}`;
   const items = sorted.map((e) => `${e.name.replace(' / ', '/')} ${formatLr(e.lr)}`);
-  const edgeNote = 'lr' in edge && estimates.some((e) => e.name.startsWith('edge')) ? `; the edge, ${formatLr(edge.lr)}, is ${edge.where}` : '';
+  const edgeNote = edgeLr !== undefined && 'where' in edge ? `; the edge, ${formatLr(edgeLr)}, is ${edge.where}` : '';
   const listed = (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : items[0]) + edgeNote;
-  const caveat = 'reason' in edge && edge.reason === 'the loss never falls below its starting level'
+  const caveat = 'reason' in edge && edge.reason === NO_DESCENT
     ? ', but with care: the loss never clearly falls below its starting level in this sweep, so check the data scaling or widen the LR range'
     : estimates.length > 2 ? ', so no single misleading estimate can move it' : '';
   return {
