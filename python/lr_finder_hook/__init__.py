@@ -1,0 +1,258 @@
+"""LR Finder's range test inside the user's own PyTorch script (docs/script-engine.md).
+
+`install()` runs from sitecustomize before the script. It reads the run request (LR_FINDER_REQUEST), opens the
+protocol channel (LR_FINDER_PROTOCOL_FD), journals file writes inside the workspace, and patches torch lazily when
+the script imports it (torch_patch.py). Only the process that installs first speaks: DataLoader workers and any
+other Python the script starts inherit the environment and stay passive.
+"""
+import atexit
+import json
+import os
+import signal
+import sys
+import time
+
+from .journal import Journal
+from .protocol import PROTOCOL_VERSION, Channel, wire
+from .sweep import StopRule, schedule_lr
+
+ENGINE = "torch"
+_MAIN_PID_VAR = "LR_FINDER_MAIN_PID"
+
+
+class SweepStop(SystemExit):
+    """Ends the script once the sweep is over. A SystemExit, so `except Exception:` in the script does not catch it."""
+
+
+class State:
+    """Everything the hook knows about this run. One instance, `STATE`."""
+
+    def __init__(self, request, channel, journal):
+        self.request = request
+        self.settings = {
+            "startLr": float(request.get("startLr", 1e-7)),
+            "endLr": float(request.get("endLr", 10.0)),
+            "numIter": int(request.get("numIter", 100)),
+            "mode": request.get("mode", "exponential"),
+            "stopFactor": float(request.get("stopFactor", 4.0)),
+            "smoothing": float(request.get("smoothing", 0.98)),
+        }
+        self.channel = channel
+        self.journal = journal
+        self.root = journal.root
+        self.pid = os.getpid()
+        self.t0 = time.time()
+        self.stop_rule = StopRule(self.settings)
+        self.optimizers = []  # Registered, in construction order
+        self.primary = None  # The optimizer whose steps drive the sweep (the first to step)
+        self.ref_lr = None  # The largest constructed LR: groups keep their ratio to it
+        self.index = 0  # Next sweep step
+        self.depth = 0  # Nesting of patched step calls
+        self.in_step = None  # The first loss that went through backward inside the current step (closures)
+        self.pending = []  # Losses that went through backward since the last counted step
+        self.counted = 0  # Counted steps (== points sent)
+        self.skipped = 0  # GradScaler steps that skipped the optimizer step (inf/NaN gradients)
+        self.hello_sent = False
+        self.ended = None  # End reason once the sweep is over
+        self.error = None  # The error event, if any
+        self.blocked = []
+        self.notes = []
+        self.exception = None  # (type, value, traceback) of an exception that ended the script
+        self.argparse = []  # [{"option", "dest", "default", "value"}] of the script's parser
+        self.finished = False
+
+    @property
+    def active(self):
+        return os.getpid() == self.pid and not self.finished
+
+    def lr_at(self, i):
+        s = self.settings
+        return schedule_lr(min(i, s["numIter"] - 1), s["numIter"], s["startLr"], s["endLr"], s["mode"])
+
+    def send(self, event):
+        if not self.channel.send(event) and self.channel.broken and not self.ended:
+            # The front end is gone: nobody reads the curve any more.
+            self.ended = "cancelled"
+            raise SweepStop(0)
+
+    def fail(self, code, message, where=None):
+        """Record an error (the first one wins) and send it."""
+        if self.error is not None:
+            return
+        self.error = {"type": "error", "code": code, "message": message}
+        if where:
+            self.error["file"], self.error["line"] = where
+        self.channel.send(self.error)
+
+    def end(self, reason):
+        if self.ended:
+            return
+        self.ended = reason
+        self.channel.send({"type": "end", "reason": reason, "points": self.counted,
+                           "seconds": round(time.time() - self.t0, 3), "skipped": self.skipped})
+
+
+STATE = None
+
+
+def install():
+    """Called by sitecustomize when LR_FINDER_REQUEST is set."""
+    global STATE
+    if STATE is not None:
+        return
+    main_pid = os.environ.get(_MAIN_PID_VAR)
+    if main_pid and main_pid != str(os.getpid()):
+        return  # A child of the sweep's process (a DataLoader worker, a subprocess): passive.
+    os.environ[_MAIN_PID_VAR] = str(os.getpid())
+    request = json.loads(os.environ["LR_FINDER_REQUEST"])
+    fd = os.environ.get("LR_FINDER_PROTOCOL_FD")
+    channel = Channel(int(fd) if fd else None)
+    journal = Journal(request.get("root") or os.getcwd())
+    STATE = State(request, channel, journal)
+    sys.dont_write_bytecode = True
+
+    world = os.environ.get("WORLD_SIZE")
+    if (world and world.strip() not in ("", "1")) or os.environ.get("LOCAL_RANK") not in (None, "", "0"):
+        STATE.fail("distributed", "This is a distributed launch (WORLD_SIZE=%s): LR Finder does not run range tests "
+                   "across processes yet. Run the script as a single process (python %s ...) to find the LR."
+                   % (world, os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "train.py"))
+        STATE.channel.close()
+        os._exit(2)
+
+    sys.addaudithook(_audit)
+    atexit.register(_at_exit)
+    _wrap_excepthook()
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass
+    _patch_argparse()
+    from . import torch_patch
+
+    torch_patch.install(STATE)
+    _patch_seeds(int(request.get("seedOffset") or 0))
+
+
+def _audit(event, args):
+    st = STATE
+    if st is not None and st.active:
+        st.journal.audit(event, args)
+
+
+def _on_sigterm(signum, frame):
+    st = STATE
+    if st is None or not st.active:
+        raise SystemExit(143)
+    if not st.ended:
+        st.end("cancelled")
+    raise SweepStop(0)
+
+
+def _wrap_excepthook():
+    previous = sys.excepthook
+
+    def excepthook(tp, value, tb):
+        if STATE is not None and STATE.active and not isinstance(value, SystemExit):
+            STATE.exception = (tp, value, tb)
+        previous(tp, value, tb)
+
+    sys.excepthook = excepthook
+
+
+def _patch_argparse():
+    """Remember the script's command-line options (named in messages: `--epochs`, and where an LR came from)."""
+    import argparse
+
+    original = argparse.ArgumentParser.parse_known_args
+
+    def parse_known_args(self, args=None, namespace=None):
+        result = original(self, args, namespace)
+        st = STATE
+        if st is not None and st.active and not st.argparse:
+            ns = result[0]
+            for a in self._actions:
+                if a.option_strings and a.dest not in ("help",) and hasattr(ns, a.dest):
+                    v = getattr(ns, a.dest)
+                    if isinstance(v, (int, float, str, bool)) or v is None:
+                        st.argparse.append({"option": max(a.option_strings, key=len), "dest": a.dest,
+                                            "default": a.default if isinstance(a.default, (int, float, str, bool)) else None,
+                                            "value": v})
+        return result
+
+    argparse.ArgumentParser.parse_known_args = parse_known_args
+
+
+def _patch_seeds(offset):
+    """Repeat xK: run k adds k to the seeds the script sets, so each run has other initial weights and batch order."""
+    if not offset:
+        return
+    import random
+
+    original = random.seed
+
+    def seed(a=None, *args, **kwargs):
+        if isinstance(a, int) and STATE is not None and STATE.active:
+            a = a + offset
+        return original(a, *args, **kwargs)
+
+    random.seed = seed
+    from . import torch_patch
+
+    torch_patch.seed_offset = offset
+
+
+# -- the end of the run ----------------------------------------------------------------------------------------------
+
+def finish():
+    """Restore the workspace, say what happened, close the channel. Runs once, at exit (or at a forced stop)."""
+    st = STATE
+    if st is None or not st.active:
+        return
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
+    st.finished = True
+    if not st.ended and st.error is None:
+        _explain_early_end(st)
+    restored = st.journal.restore()
+    report = {"type": "report", "blocked": st.blocked, "restored": restored, "outside": st.journal.outside,
+              "notes": list(st.notes)}
+    if st.journal.untracked:
+        report["notes"].append("%d file operations relative to a folder descriptor could not be journaled."
+                               % st.journal.untracked)
+    st.channel.send(report)
+    st.channel.close()
+
+
+def _at_exit():
+    finish()
+
+
+def _explain_early_end(st):
+    from . import diagnose
+
+    code, message, where = diagnose.early_end(st)
+    st.fail(code, message, where)
+
+
+def force_exit():
+    """A stop that the script swallowed (a bare `except:`): clean up and end the process."""
+    finish()
+    os._exit(0)
+
+
+def hello(st):
+    from . import torch_patch
+
+    st.hello_sent = True
+    st.t0 = time.time()  # "seconds" in the end event: the sweep's own time, not the script's start-up
+    st.send({
+        "type": "hello", "protocol": PROTOCOL_VERSION, "engine": ENGINE,
+        "backend": torch_patch.device_of(st), "backendReason": torch_patch.describe_backend(st),
+        "warnings": torch_patch.warnings(st), "config": dict(st.settings),
+        "script": torch_patch.script_summary(st),
+    })
+
+
+__all__ = ["install", "SweepStop", "STATE", "wire"]

@@ -1,0 +1,46 @@
+"""Writes protocol events (JSON lines, docs/protocol.md) to the descriptor the front end gave us, never to the
+script's stdout. A closed pipe means the front end is gone: the sweep is then cancelled."""
+import json
+import math
+import os
+
+PROTOCOL_VERSION = 2
+
+
+def wire(x):
+    """JSON has no NaN/Infinity: they go as strings, as the reader expects."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+    return x
+
+
+class Channel:
+    def __init__(self, fd):
+        self.fd = fd
+        self.broken = False
+        if fd is not None:
+            try:
+                os.set_inheritable(fd, False)  # programs the script execs do not get it
+            except OSError:
+                self.fd = None
+
+    def send(self, event):
+        if self.fd is None or self.broken:
+            return False
+        data = (json.dumps(event, separators=(",", ":"), default=str, allow_nan=False) + "\n").encode("utf-8")
+        try:
+            while data:
+                n = os.write(self.fd, data)
+                data = data[n:]
+            return True
+        except (BrokenPipeError, OSError):
+            self.broken = True
+            return False
+
+    def close(self):
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None

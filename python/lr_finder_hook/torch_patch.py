@@ -1,0 +1,479 @@
+"""The torch side of the hook, installed when the script imports torch.
+
+- `Optimizer.__init__` registers each optimizer: its groups' LRs as constructed and every other hyperparameter,
+  frozen at that value; and wraps the optimizer class's `step` (once per class).
+- The outermost `step` sets each group's LR for this sweep step (its ratio to the largest constructed LR kept), puts
+  the frozen hyperparameters back, runs the step, records the point and applies the stop rule.
+- `torch.autograd.backward` (which `Tensor.backward` calls) collects the scalar losses; `GradScaler.scale` marks its
+  output with its scale so that the recorded loss is unscaled; `GradScaler.step` counts skipped steps.
+- `torch.save` to a path is blocked; `torch.load` of a file in the workspace is refused unless allowed.
+"""
+import errno
+import functools
+import importlib.abc
+import os
+import sys
+
+seed_offset = 0
+_STATE = None
+_WRAPPED = "_lr_finder_wrapped"
+_SCALE = "_lr_finder_scale"
+
+
+def install(state):
+    global _STATE
+    _STATE = state
+    if "torch" in sys.modules and hasattr(sys.modules["torch"], "optim"):
+        _patch_torch(sys.modules["torch"])
+    else:
+        sys.meta_path.insert(0, _TorchWatcher())
+    if "numpy" in sys.modules:
+        _patch_numpy(sys.modules["numpy"])
+
+
+class _TorchWatcher(importlib.abc.MetaPathFinder):
+    """Patches torch (and numpy's seed) right after the script imports them; costs nothing until then."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in ("torch", "numpy"):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        original = loader.exec_module
+
+        def exec_module(module):
+            original(module)
+            try:
+                if name == "torch":
+                    _patch_torch(module)
+                else:
+                    _patch_numpy(module)
+            except Exception as e:  # never break the script's import
+                sys.stderr.write("LR Finder: could not hook %s: %r\n" % (name, e))
+
+        loader.exec_module = exec_module
+        return spec
+
+
+# -- registering optimizers --------------------------------------------------------------------------------------------
+
+class Registered:
+    def __init__(self, opt):
+        self.opt = opt
+        self.cls = type(opt)
+        self.initial = [_as_float(g.get("lr")) for g in opt.param_groups]
+        self.frozen = [_hyper(g) for g in opt.param_groups]
+        self.max_lr = [None] * len(opt.param_groups)
+        self.ratios = None
+        self.alias_of = None  # Another registered optimizer with the same param groups (Lookahead-style wrappers)
+
+
+def _as_float(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _hyper(group):
+    return {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr", "max_lr", "min_lr")}
+
+
+def _register(opt):
+    st = _STATE
+    if st is None or not st.active:
+        return
+    for r in st.optimizers:
+        if r.opt is opt:
+            return
+    rec = Registered(opt)
+    ids = [id(g) for g in opt.param_groups]
+    for r in st.optimizers:
+        if [id(g) for g in r.opt.param_groups] == ids:
+            rec.alias_of = r
+    st.optimizers.append(rec)
+    _wrap_step(type(opt))
+
+
+def _find(opt):
+    for r in _STATE.optimizers:
+        if r.opt is opt:
+            return r
+    return None
+
+
+def _wrap_step(cls):
+    owner = next((c for c in cls.__mro__ if "step" in c.__dict__), None)
+    if owner is None or getattr(owner.__dict__["step"], _WRAPPED, False):
+        return
+    original = owner.__dict__["step"]
+
+    @functools.wraps(original)
+    def step(self, *args, **kwargs):
+        st = _STATE
+        if st is None or not st.active:
+            return original(self, *args, **kwargs)
+        if st.depth > 0:
+            st.depth += 1
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                st.depth -= 1
+        rec = _find(self)
+        if rec is None:  # An instance that never ran Optimizer.__init__: only its inner optimizer counts.
+            return original(self, *args, **kwargs)
+        return _outer_step(st, rec, original, self, args, kwargs)
+
+    setattr(step, _WRAPPED, True)
+    setattr(owner, "step", step)
+
+
+def _outer_step(st, rec, original, opt, args, kwargs):
+    from . import SweepStop, force_exit, hello
+
+    if st.ended or st.error is not None:
+        force_exit()  # The script caught our stop and went on training.
+    if rec.alias_of is not None:
+        rec = rec.alias_of
+    first = st.primary is None
+    if first:
+        st.primary = rec
+        lrs = [lr for r in st.optimizers for lr in r.initial if lr]
+        st.ref_lr = max(lrs) if lrs else 1.0
+    if not st.hello_sent:
+        for r in st.optimizers:
+            _observe_max_lr(r)
+        hello(st)
+    primary = rec is st.primary
+    i = st.index if primary else max(0, st.index - 1)
+    lr = st.lr_at(i)
+    _set_groups(st, rec, lr)
+    st.in_step = None
+    st.depth = 1
+    try:
+        result = original(opt, *args, **kwargs)
+    finally:
+        st.depth = 0
+    if not primary:
+        return result
+    losses = st.pending
+    st.pending = []
+    if st.in_step is not None:
+        losses.append(st.in_step)
+    st.in_step = None
+    if not losses:
+        st.fail("no-loss", "optimizer.step() ran, but no scalar loss went through loss.backward() before it, so "
+                "there is no loss to record. LR Finder reads the loss from loss.backward() (or "
+                "torch.autograd.backward); scripts that compute gradients with torch.autograd.grad or write "
+                "p.grad by hand are not supported.")
+        raise SweepStop(0)
+    loss = _loss_value(losses)
+    st.index += 1
+    st.counted += 1
+    st.send({"type": "point", "iteration": i, "lr": lr, "loss": _wire(loss)})
+    reason = st.stop_rule.push(loss)
+    if reason:
+        st.end(reason)
+        raise SweepStop(0)
+    return result
+
+
+def _set_groups(st, rec, lr):
+    groups = rec.opt.param_groups
+    if len(rec.initial) < len(groups):  # add_param_group after construction
+        for g in groups[len(rec.initial):]:
+            rec.initial.append(_as_float(g.get("lr")))
+            rec.frozen.append(_hyper(g))
+            rec.max_lr.append(None)
+    for k, g in enumerate(groups):
+        initial = rec.initial[k]
+        ratio = (initial / st.ref_lr) if (initial is not None and st.ref_lr) else 1.0
+        value = lr * ratio
+        current = g.get("lr")
+        if hasattr(current, "fill_"):
+            current.fill_(value)  # A tensor LR (capturable/fused optimizers)
+        else:
+            g["lr"] = value
+        for key, v in rec.frozen[k].items():
+            if g.get(key) is not v:
+                g[key] = v
+
+
+def _observe_max_lr(rec):
+    for k, g in enumerate(rec.opt.param_groups):
+        if k < len(rec.max_lr) and rec.max_lr[k] is None and "max_lr" in g:
+            rec.max_lr[k] = _as_float(g["max_lr"])  # OneCycleLR's max_lr: the value a picked LR replaces
+
+
+def _loss_value(losses):
+    total = 0.0
+    for t, scale in losses:
+        v = float(t)
+        if scale is not None:
+            v = v / float(scale)
+        total += v
+    return total
+
+
+def _wire(x):
+    from .protocol import wire
+
+    return wire(x)
+
+
+# -- losses --------------------------------------------------------------------------------------------------------------
+
+def _record(tensors, torch):
+    st = _STATE
+    if st is None or not st.active or st.ended:
+        return
+    items = tensors if isinstance(tensors, (list, tuple)) else (tensors,)
+    for t in items:
+        if not isinstance(t, torch.Tensor) or t.numel() != 1 or not (t.is_floating_point() or t.is_complex()):
+            continue
+        entry = (t.detach(), getattr(t, _SCALE, None))
+        if st.depth > 0:
+            if st.in_step is None:
+                st.in_step = entry  # A closure: the loss before the update (LBFGS evaluates it again later)
+        else:
+            st.pending.append(entry)
+
+
+# -- patching ------------------------------------------------------------------------------------------------------------
+
+def _patch_torch(torch):
+    if getattr(torch, "_lr_finder_patched", False):
+        return
+    torch._lr_finder_patched = True
+    Optimizer = torch.optim.Optimizer
+    original_init = Optimizer.__init__
+
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        _register(self)
+
+    Optimizer.__init__ = __init__
+
+    original_backward = torch.autograd.backward
+
+    @functools.wraps(original_backward)
+    def backward(tensors, *args, **kwargs):
+        _record(tensors, torch)
+        return original_backward(tensors, *args, **kwargs)
+
+    torch.autograd.backward = backward
+
+    _patch_grad_scalers(torch)
+    _patch_io(torch)
+    _patch_distributed(torch)
+    if seed_offset:
+        original_seed = torch.manual_seed
+
+        @functools.wraps(original_seed)
+        def manual_seed(seed):
+            if _STATE is not None and _STATE.active:
+                seed = int(seed) + seed_offset
+            return original_seed(seed)
+
+        torch.manual_seed = manual_seed
+        torch.random.manual_seed = manual_seed
+
+
+def _grad_scaler_classes(torch):
+    classes = []
+    for modname in ("torch.cuda.amp.grad_scaler", "torch.amp.grad_scaler"):
+        try:
+            mod = __import__(modname, fromlist=["GradScaler"])
+        except Exception:
+            continue
+        cls = getattr(mod, "GradScaler", None)
+        if cls is not None and cls not in classes:
+            classes.append(cls)
+    return classes
+
+
+def _patch_grad_scalers(torch):
+    for cls in _grad_scaler_classes(torch):
+        for name in ("scale", "step"):
+            fn = cls.__dict__.get(name)
+            if fn is None or getattr(fn, _WRAPPED, False):
+                continue
+            setattr(cls, name, _scale_wrapper(fn, torch) if name == "scale" else _scaler_step_wrapper(fn))
+
+
+def _scale_wrapper(original, torch):
+    @functools.wraps(original)
+    def scale(self, outputs):
+        out = original(self, outputs)
+        st = _STATE
+        if st is not None and st.active and isinstance(out, torch.Tensor) and out is not outputs:
+            s = getattr(self, "_scale", None)
+            if isinstance(s, torch.Tensor):
+                try:
+                    setattr(out, _SCALE, s.detach().clone())
+                except Exception:
+                    pass
+        return out
+
+    setattr(scale, _WRAPPED, True)
+    return scale
+
+
+def _scaler_step_wrapper(original):
+    @functools.wraps(original)
+    def step(self, optimizer, *args, **kwargs):
+        st = _STATE
+        if st is None or not st.active or st.depth > 0:
+            return original(self, optimizer, *args, **kwargs)
+        before = st.counted
+        result = original(self, optimizer, *args, **kwargs)
+        if st.counted == before and not st.ended and st.primary is not None and _find(optimizer) is st.primary:
+            # inf/NaN gradients: GradScaler skipped optimizer.step(); this batch's loss is dropped, the LR stays.
+            st.skipped += 1
+            st.pending = []
+        return result
+
+    setattr(step, _WRAPPED, True)
+    return step
+
+
+def _is_path(f):
+    return isinstance(f, (str, bytes, os.PathLike))
+
+
+def _patch_io(torch):
+    original_save = torch.save
+    original_load = torch.load
+
+    @functools.wraps(original_save)
+    def save(obj, f, *args, **kwargs):
+        st = _STATE
+        if st is not None and st.active and _is_path(f):
+            path = os.path.abspath(os.fsdecode(os.fspath(f)))
+            if len(st.blocked) < 100:
+                st.blocked.append({"what": "torch.save", "path": _rel(st, path)})
+            return None
+        return original_save(obj, f, *args, **kwargs)
+
+    @functools.wraps(original_load)
+    def load(f, *args, **kwargs):
+        st = _STATE
+        if st is not None and st.active and _is_path(f) and not st.request.get("allowLoad"):
+            path = os.path.realpath(os.fsdecode(os.fspath(f)))
+            if st.journal.inside(path):
+                if len(st.blocked) < 100:
+                    st.blocked.append({"what": "torch.load", "path": _rel(st, path)})
+                raise LoadBlocked(path, _rel(st, path))
+        return original_load(f, *args, **kwargs)
+
+    torch.save = save
+    torch.load = load
+
+
+class LoadBlocked(FileNotFoundError):
+    def __init__(self, path, rel):
+        super().__init__(errno.ENOENT, "LR Finder does not let a sweep read trained weights from the workspace "
+                         "(%s): the range test starts from the script's own initialisation. Run without resuming, or "
+                         "allow it with the lrFinder.script.allowLoad setting (--allow-load)" % rel, path)
+        self.rel = rel
+
+
+def _patch_distributed(torch):
+    dist = getattr(torch, "distributed", None)
+    if dist is None or not hasattr(dist, "init_process_group"):
+        return
+    original = dist.init_process_group
+
+    @functools.wraps(original)
+    def init_process_group(*args, **kwargs):
+        st = _STATE
+        if st is not None and st.active:
+            from . import SweepStop
+
+            st.fail("distributed", "The script calls torch.distributed.init_process_group: LR Finder does not run "
+                    "range tests across processes yet. Run it as a single process without the process group.")
+            raise SweepStop(2)
+        return original(*args, **kwargs)
+
+    dist.init_process_group = init_process_group
+
+
+def _patch_numpy(np):
+    if not seed_offset or getattr(np, "_lr_finder_patched", False):
+        return
+    np._lr_finder_patched = True
+    original = np.random.seed
+
+    def seed(s=None):
+        if isinstance(s, int) and _STATE is not None and _STATE.active:
+            s = s + seed_offset
+        return original(s)
+
+    np.random.seed = seed
+
+
+def _rel(st, path):
+    return os.path.relpath(path, st.root) if st.journal.inside(path) else path
+
+
+# -- what the hello says ------------------------------------------------------------------------------------------------
+
+def device_of(st):
+    for r in st.optimizers:
+        for g in r.opt.param_groups:
+            for p in g["params"]:
+                return str(getattr(p, "device", "cpu")).split(":")[0]
+    return "cpu"
+
+
+def describe_backend(st):
+    torch = sys.modules.get("torch")
+    version = getattr(torch, "__version__", "?")
+    return "PyTorch %s on %s, Python %s (%s)" % (version, device_of(st), sys.version.split()[0], sys.executable)
+
+
+def warnings(st):
+    out = []
+    real = [r for r in st.optimizers if r.alias_of is None]
+    if len(real) > 1:
+        out.append("%d optimizers (%s) are swept together, each group keeping its ratio to the largest LR; the curve "
+                   "mixes their losses, so read it with care: the result is ambiguous."
+                   % (len(real), ", ".join(r.cls.__name__ for r in real)))
+    groups = [lr for r in real for lr in r.initial]
+    if len(groups) > 1 and len(set(groups)) > 1:
+        out.append("%d param groups with different LRs: the sweep LR is the largest group's; the others keep their "
+                   "ratio to it." % len(groups))
+    return out
+
+
+def script_summary(st):
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    root = st.root
+    rel = lambda p: os.path.relpath(p, root) if st.journal.inside(p) else p
+    return {
+        "python": sys.executable,
+        "argv": list(sys.argv),
+        "module": spec.name if spec is not None and getattr(spec, "name", None) not in (None, "__main__") else None,
+        "cwd": os.getcwd(),
+        "torch": getattr(sys.modules.get("torch"), "__version__", None),
+        "device": device_of(st),
+        "optimizers": [{
+            "class": r.cls.__name__, "module": r.cls.__module__,
+            "groups": [{"lr": r.initial[k], "params": sum(p.numel() for p in g["params"]),
+                        **({"maxLr": r.max_lr[k]} if r.max_lr[k] is not None else {})}
+                       for k, g in enumerate(r.opt.param_groups)],
+        } for r in st.optimizers if r.alias_of is None],
+        "options": st.argparse,
+        "filesRead": [rel(p) for p in st.journal.files_read],
+    }
