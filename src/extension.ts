@@ -1,11 +1,12 @@
 /** activate(): wires the commands, the panel serializer, diagnostics and the config template. Nothing else. */
 import * as vscode from 'vscode';
+import { FindLrCodeLens } from './host/codeLens';
 import { isTrainingConfig } from './host/configFiles';
 import { createConfig } from './host/createConfig';
 import { ConfigDiagnostics } from './host/diagnostics';
 import { log, showError } from './host/log';
 import { VIEW_TYPE } from './host/panel';
-import { SweepController } from './host/sweepController';
+import { isPythonFile, SweepController } from './host/sweepController';
 
 export interface LrFinderApi {
   controller: SweepController;
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): LrFinderApi | undefi
     const diagnostics = new ConfigDiagnostics();
     const controller = new SweepController(context.extensionUri, diagnostics, context.workspaceState);
     controller.lastEditor = vscode.window.activeTextEditor;
+    const codeLens = new FindLrCodeLens();
     const guard = (f: (...a: never[]) => Promise<unknown>) => async (...a: never[]) => {
       try { await f(...a); } catch (e) { void showError(`LR Finder: ${(e as Error).message}`); }
     };
@@ -28,10 +30,14 @@ export function activate(context: vscode.ExtensionContext): LrFinderApi | undefi
       controller,
       // When a webview button is clicked there is no active editor: remember the last one.
       vscode.window.onDidChangeActiveTextEditor((e) => { if (e) controller.lastEditor = e; }),
-      vscode.commands.registerCommand('lrFinder.findLearningRate', guard((uri?: vscode.Uri) => controller.findLearningRate(isTrainingConfig(uri) ? uri : undefined))),
+      vscode.commands.registerCommand('lrFinder.findLearningRate', guard((uri?: vscode.Uri) =>
+        controller.findLearningRate(isTrainingConfig(uri) || isPythonFile(uri) ? uri : undefined))),
       vscode.commands.registerCommand('lrFinder.insertSuggested', guard(() => controller.insertSuggested())),
       vscode.commands.registerCommand('lrFinder.stop', guard(() => controller.stop())),
       vscode.commands.registerCommand('lrFinder.createConfig', guard(() => createConfig(context.extensionUri))),
+      codeLens,
+      vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, codeLens),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('lrFinder.codeLens')) codeLens.refresh(); }),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => controller.restore(panel, state),
       }),

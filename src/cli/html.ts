@@ -1,6 +1,7 @@
 /** Writes the self-contained HTML report: the shared chart spec and data, with the Vega bundle inlined. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { subtitle as helloSubtitle } from '../core/engineSummary';
 import type { SuggestionName } from '../core/analysis';
 import { buildView, type SweepRecord } from '../core/sweepView';
 
@@ -13,13 +14,12 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 
 export function renderHtmlReport(r: Report, script: string): string {
   // The same view the extension's panel renders (rows, annotations, y-range, band of repeated runs).
-  const v = buildView(r.record, { recommended: r.recommended ?? 'valley', digits: 2, target: '' });
+  const v = buildView(r.record, { recommended: r.recommended ?? 'recommended', digits: 2, target: '' });
   const data = { rows: v.rows, marks: v.marks, tangent: v.tangent, yDomain: v.yDomain, xDomain: v.xDomain, showValidation: v.showValidation, showBand: !!v.showBand };
   const list = v.suggestions.map((s) =>
     `<li><b>${esc(s.label)}</b> ${esc(s.text ?? '—')} — ${esc(s.explanation)}${s.spread ? ` (${esc(s.spread)})` : ''}</li>`).join('\n');
   const title = r.record.configName;
-  const h = r.record.hello?.config;
-  const subtitle = h ? `${esc(h.model)} on ${esc(h.dataset)}; ${esc(h.optimizer)}, batch ${h.batchSize}; backend ${esc(r.record.hello!.backend)}` : '';
+  const subtitle = esc(helloSubtitle(r.record.hello));
   // JSON inside <script> must not be able to close the tag.
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<!DOCTYPE html>

@@ -1,75 +1,175 @@
-/** `lr-finder run CONFIG`: validate, run the engine in a child process, show progress, then the curve and suggestions. */
+/**
+ * `lr-finder run CONFIG` and `lr-finder run train.py [-- ARGS]` / `lr-finder run -m pkg.train [-- ARGS]`: run an
+ * engine in a child process, show progress, then the curve and the suggestions. Which engine runs is decided by what
+ * is run; everything after the launch is the same for both.
+ */
+import * as fs from 'fs';
 import * as path from 'path';
-import { analyzeCurve } from '../core/analysis';
+import { analyzeCurve, FASTAI_DEFAULTS, type SweepSettings } from '../core/analysis';
+import { describeRun } from '../core/engineSummary';
 import { formatLoss, formatLr } from '../core/format';
 import { formatEvent } from '../core/protocol';
-import { loadConfig } from '../engine/load';
-import { RepeatedSweep } from '../host/repeatedSweep';
+import { adopt } from '../core/settingsAdopt';
 import { suggestionSpread } from '../core/repeats';
-import { numberFlag, parseArgs, UsageError } from './args';
+import { reportLine } from '../core/scriptReport';
+import { loadConfig } from '../engine/load';
+import { RepeatedSweep, type RepeatedOutcome } from '../host/repeatedSweep';
+import { distributedLaunch, findHookDir, scriptLaunch } from '../host/scriptEngine';
+import type { Launch } from '../host/sweepProcess';
+import { tfjsLaunch } from '../host/tfjsEngine';
+import { numberFlag, parseArgs, UsageError, type ParsedArgs } from './args';
 import { writeHtmlReport } from './html';
 import { plotCurve, suggestionTable } from './terminal';
 
-export async function runCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const p = parseArgs(argv, ['--html', '--start-lr', '--end-lr', '--num-iter', '--seed', '--backend', '--root', '--repeats'], ['--json']);
-  if (p.positionals.length !== 1) throw new UsageError('run needs exactly one CONFIG file');
-  const configFile = path.resolve(p.positionals[0]);
-  const overrides = {
-    startLr: numberFlag(p, '--start-lr', (x) => x > 0, 'a positive number'),
-    endLr: numberFlag(p, '--end-lr', (x) => x > 0, 'a positive number'),
-    numIter: numberFlag(p, '--num-iter', (x) => Number.isInteger(x) && x >= 6, 'an integer >= 6'),
-    seed: numberFlag(p, '--seed', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
+type Out = (s: string) => void;
+
+const SWEEP_FLAGS = ['--start-lr', '--end-lr', '--num-iter', '--stop-factor', '--smoothing', '--repeats', '--html', '--root'];
+const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout'];
+
+interface Prepared {
+  /** Shown as the record's name and in the HTML report. */
+  name: string;
+  file: string;
+  repeats: number;
+  /** The settings asked for; the engine's hello says which it used. */
+  settings: SweepSettings;
+  launchFor(run: number): Launch;
+  seedText(runs: number): string;
+}
+
+export async function runCommand(argv: string[], out: Out, err: Out): Promise<number> {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const scriptArgs = dash >= 0 ? argv.slice(dash + 1) : [];
+  const moduleAt = own.findIndex((a) => a === '-m' || a === '--module');
+  const module = moduleAt >= 0 ? own[moduleAt + 1] : undefined;
+  if (moduleAt >= 0 && (!module || module.startsWith('-'))) throw new UsageError('-m needs a module name (lr-finder run -m pkg.train -- ARGS)');
+  const rest = moduleAt >= 0 ? [...own.slice(0, moduleAt), ...own.slice(moduleAt + 2)] : own;
+  const p = parseArgs(rest, [...SWEEP_FLAGS, ...SCRIPT_FLAGS, '--seed', '--backend'], ['--json', '--allow-load']);
+  const isScript = module !== undefined || (p.positionals.length === 1 && /\.pyw?$/i.test(p.positionals[0]));
+  if (!isScript && scriptArgs.length) throw new UsageError('arguments after -- are for a Python script (lr-finder run train.py -- ARGS)');
+  if (module !== undefined ? p.positionals.length !== 0 : p.positionals.length !== 1) {
+    throw new UsageError('run needs exactly one CONFIG file, a Python script (train.py) or -m MODULE');
+  }
+  const prepared = isScript ? prepareScript(p, module, scriptArgs) : prepareConfig(p);
+  return execute(prepared, p, out, err);
+}
+
+function sweepOverrides(p: ParsedArgs) {
+  return {
+    startLr: numberFlag(p, '--start-lr', (x) => x > 0 && x < 1e30, 'a positive number'),
+    endLr: numberFlag(p, '--end-lr', (x) => x > 0 && x < 1e30, 'a positive number'),
+    numIter: numberFlag(p, '--num-iter', (x) => Number.isInteger(x) && x >= 6 && x <= 100000, 'an integer from 6 to 100000'),
+    stopFactor: numberFlag(p, '--stop-factor', (x) => x > 1 && x < 1e30, 'a number > 1'),
+    smoothing: numberFlag(p, '--smoothing', (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
   };
+}
+
+function repeatsFlag(p: ParsedArgs): number | undefined {
+  return numberFlag(p, '--repeats', (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'an integer from 1 to 16');
+}
+
+function prepareConfig(p: ParsedArgs): Prepared {
+  for (const f of SCRIPT_FLAGS) if (p.flags.has(f)) throw new UsageError(`${f} is for Python scripts (lr-finder run train.py ${f} ...)`);
+  const configFile = path.resolve(p.positionals[0]);
+  const o = sweepOverrides(p);
+  const seed = numberFlag(p, '--seed', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
   const backend = p.flags.get('--backend');
   if (backend !== undefined && !['auto', 'wasm', 'cpu', 'tensorflow'].includes(String(backend))) throw new UsageError(`--backend is ${JSON.stringify(backend)}; expected auto, wasm, cpu or tensorflow`);
-  const repeatsFlag = numberFlag(p, '--repeats', (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'an integer from 1 to 16');
+  // Validate here first: config errors exit 2 before any process starts.
+  const loaded = loadConfig(configFile, { ...o, seed });
+  const cfg = loaded.config;
+  const args: string[] = [];
+  for (const [flag, v] of [['--start-lr', o.startLr], ['--end-lr', o.endLr], ['--num-iter', o.numIter], ['--stop-factor', o.stopFactor], ['--smoothing', o.smoothing]] as const) {
+    if (v !== undefined) args.push(flag, String(v));
+  }
+  if (backend) args.push('--backend', String(backend));
+  const root = p.flags.get('--root');
+  const repeats = repeatsFlag(p) ?? cfg.sweep.repeats;
+  const s = cfg.sweep;
+  return {
+    name: path.basename(configFile), file: configFile, repeats,
+    settings: { startLr: s.startLr, endLr: s.endLr, numIter: s.numIter, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing },
+    launchFor: (run) => tfjsLaunch({
+      enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : process.cwd(),
+      args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : seed !== undefined ? ['--seed', String(seed)] : [])],
+    }),
+    seedText: (runs) => `seeds ${cfg.seed}…${cfg.seed + runs - 1}`,
+  };
+}
+
+function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]): Prepared {
+  for (const f of ['--seed', '--backend']) if (p.flags.has(f)) throw new UsageError(`${f} is for training configs; a script sets its own seed and device`);
+  const cwd = path.resolve(String(p.flags.get('--cwd') ?? '.'));
+  if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new UsageError(`--cwd ${cwd} is not a folder`);
+  let script: string | undefined;
+  if (!module) {
+    script = path.resolve(p.positionals[0]);
+    if (!fs.existsSync(script)) throw new UsageError(`${script} does not exist`);
+    if (!fs.statSync(script).isFile()) throw new UsageError(`${script} is not a file`);
+  }
+  const why = distributedLaunch(module, undefined, process.env);
+  if (why) throw new UsageError(`${why}: LR Finder does not run range tests across processes yet; run the script as one process`);
+  const o = sweepOverrides(p);
+  const settings: SweepSettings = {
+    startLr: o.startLr ?? FASTAI_DEFAULTS.startLr, endLr: o.endLr ?? FASTAI_DEFAULTS.endLr, numIter: o.numIter ?? FASTAI_DEFAULTS.numIter,
+    mode: 'exponential', stopFactor: o.stopFactor ?? FASTAI_DEFAULTS.stopFactor, smoothing: o.smoothing ?? FASTAI_DEFAULTS.smoothing,
+  };
+  if (!(settings.endLr > settings.startLr)) throw new UsageError(`--end-lr (${settings.endLr}) must be above --start-lr (${settings.startLr})`);
+  const timeout = numberFlag(p, '--first-step-timeout', (x) => x > 0, 'a positive number of seconds');
+  const root = path.resolve(String(p.flags.get('--root') ?? (script ? path.dirname(script) : cwd)));
+  const python = String(p.flags.get('--python') ?? process.env.LR_FINDER_PYTHON ?? 'python3');
+  const hookDir = findHookDir(__dirname);
+  return {
+    name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings,
+    launchFor: (run) => scriptLaunch({
+      python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
+      firstStepTimeoutMs: (timeout ?? 300) * 1000,
+    }),
+    seedText: (runs) => `the script's seeds + 0…${runs - 1}`,
+  };
+}
+
+async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promise<number> {
   const json = p.flags.has('--json');
   const html = p.flags.get('--html');
-
-  // Validate here first: config errors exit 2 before any process starts.
-  const loaded = loadConfig(configFile, overrides);
-  const numIter = loaded.config.sweep.numIter;
-
-  const engineArgs: string[] = [];
-  for (const [flag, v] of [['--start-lr', overrides.startLr], ['--end-lr', overrides.endLr], ['--num-iter', overrides.numIter], ['--seed', overrides.seed]] as const) {
-    if (v !== undefined) engineArgs.push(flag, String(v));
-  }
-  if (backend) engineArgs.push('--backend', String(backend));
-  const root = p.flags.get('--root');
   const tty = !json && process.stderr.isTTY;
+  const { repeats } = prep;
+  let numIter = prep.settings.numIter;
   let lastDraw = 0;
-  const repeats = repeatsFlag ?? loaded.config.sweep.repeats;
+  let barShown = false;
+  const clearBar = () => { if (barShown) { process.stderr.write('\r' + ' '.repeat(78) + '\r'); barShown = false; } };
   const proc = new RepeatedSweep({
     repeats,
-    seed: loaded.config.seed,
-    enginePath: path.join(__dirname, 'engine.js'),
-    configFile,
-    root: typeof root === 'string' ? root : process.cwd(),
-    args: engineArgs,
+    launchFor: prep.launchFor,
     onEvent: (run, e) => {
       if (json) { if (repeats === 1) out(formatEvent(e)); return; }
       if (run !== 0) return;
       if (e.type === 'hello') {
-        err(`LR range test: ${e.config.model} (${e.config.parameters} parameters) on ${e.config.dataset} (${e.config.samples} rows), ` +
-          `${e.config.optimizer}, batch ${e.config.batchSize}, LR ${formatLr(e.config.startLr)} → ${formatLr(e.config.endLr)} over ${e.config.numIter} steps`);
+        numIter = e.config.numIter ?? numIter;
+        clearBar();
+        err(describeRun(e));
         err(`backend: ${e.backend} — ${e.backendReason}`);
         for (const w of e.warnings) err(`warning: ${w}`);
       } else if (e.type === 'point' && tty && Date.now() - lastDraw > 50) {
         lastDraw = Date.now();
-        const done = (e.iteration + 1) / numIter;
+        const done = Math.min(1, (e.iteration + 1) / numIter);
         const runs = repeats > 1 ? ` (run 1 of ${repeats})` : '';
         const bar = '█'.repeat(Math.round(done * 30)).padEnd(30, '░');
         process.stderr.write(`\r${bar} ${String(e.iteration + 1).padStart(4)}/${numIter}  lr ${formatLr(e.lr).padEnd(8)} loss ${formatLoss(e.loss).padEnd(10)}${runs}`);
+        barShown = true;
       }
     },
-    onStderr: (line) => { if (process.env.LR_FINDER_DEBUG) err(`[engine] ${line}`); },
+    // The script's own output goes to the terminal (stderr: stdout is the curve, or protocol lines with --json).
+    onStdout: (line) => { clearBar(); err(line); },
+    onStderr: (line) => { if (process.env.LR_FINDER_DEBUG || prep.file.endsWith('.py') || prep.name.startsWith('python -m')) { clearBar(); err(line); } },
     onMalformed: (_line, error) => err(`lr-finder: ignored a malformed line from the engine: ${error}`),
   });
   const onSigint = () => { void proc.cancel(); };
   process.on('SIGINT', onSigint);
   const outcome = await proc.done;
   process.off('SIGINT', onSigint);
-  if (tty) process.stderr.write('\r' + ' '.repeat(70) + '\r');
+  clearBar();
 
   if (json && repeats > 1) {
     // One combined stream: the hello, the median curve's points, then the end.
@@ -77,39 +177,52 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
     for (const q of outcome.points) out(formatEvent(q));
     if (outcome.end) out(formatEvent(outcome.end));
     else if (outcome.error) out(formatEvent(outcome.error));
+    if (outcome.report) out(formatEvent(outcome.report));
   }
+  const report = outcome.report ? reportLine(outcome.report) : undefined;
+  if (report && !json) err(report);
   if (outcome.error) {
-    if (!json) err(`lr-finder: ${outcome.error.message}`);
-    return outcome.error.file ? 2 : 1;
+    if (!json) err(`lr-finder: ${outcome.error.message}${where(outcome.error)}`);
+    // A config the engine refused is an input error (2); a script or sweep that failed is 1.
+    return outcome.error.file && outcome.hello?.engine !== 'torch' && !prep.file.endsWith('.py') && !prep.name.startsWith('python -m') ? 2 : 1;
   }
   if (!outcome.end) {
     const why = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
-    err(`lr-finder: the engine ${why} without finishing the sweep${outcome.stderrTail.length ? ':\n' + outcome.stderrTail.slice(-10).join('\n') : ''}`);
+    err(`lr-finder: ${prep.name} ${why} without finishing the sweep${outcome.stderrTail.length ? ':\n' + outcome.stderrTail.slice(-10).join('\n') : ''}`);
     return 1;
   }
+  return finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
+}
+
+function where(e: { file?: string; line?: number }): string {
+  return e.file && e.line && !e.file.endsWith('.yaml') && !e.file.endsWith('.yml') && !e.file.endsWith('.json') ? ` (${e.file}:${e.line})` : '';
+}
+
+function finishRun(prep: Prepared, outcome: RepeatedOutcome, html: string | undefined, json: boolean, out: Out, err: Out): number {
+  const end = outcome.end!;
+  const settings = adopt(prep.settings, outcome.hello?.config);
   const lrs = outcome.points.map((q) => q.lr);
   const losses = outcome.points.map((q) => q.loss);
-  const s = loaded.config.sweep;
-  const analysis = analyzeCurve(lrs, losses, { numIter: s.numIter, startLr: s.startLr, endLr: s.endLr, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing });
-  if (typeof html === 'string') {
+  const analysis = analyzeCurve(lrs, losses, settings);
+  const { repeats } = prep;
+  if (html) {
     const file = path.resolve(html);
     writeHtmlReport(file, {
       record: {
-        configPath: configFile, configName: path.basename(configFile), settings: analysis.settings, hello: outcome.hello,
-        points: outcome.points, end: outcome.end, repeats, ...(repeats > 1 ? { runs: outcome.runs } : {}),
+        configPath: prep.file, configName: prep.name, settings: analysis.settings, hello: outcome.hello,
+        points: outcome.points, end, repeats, ...(repeats > 1 ? { runs: outcome.runs } : {}),
       },
     });
     if (!json) err(`wrote ${file}`);
   }
   if (!json) {
-    const e = outcome.end;
-    const how = { completed: 'completed', diverged: 'stopped: the loss diverged', 'non-finite': 'stopped: the loss became NaN/Infinity', cancelled: 'cancelled' }[e.reason];
-    out(`${how} after ${e.points} steps${e.seconds !== undefined ? ` in ${e.seconds.toFixed(1)} s` : ''}${repeats > 1 ? ` (median of ${outcome.runs.length} runs, seeds ${loaded.config.seed}…${loaded.config.seed + repeats - 1})` : ''}\n`);
+    const how = { completed: 'completed', diverged: 'stopped: the loss diverged', 'non-finite': 'stopped: the loss became NaN/Infinity', cancelled: 'cancelled' }[end.reason];
+    const skipped = end.skipped ? ` (${end.skipped} skipped by GradScaler)` : '';
+    out(`${how} after ${end.points} steps${skipped}${end.seconds !== undefined ? ` in ${end.seconds.toFixed(1)} s` : ''}${repeats > 1 ? ` (median of ${outcome.runs.length} runs, ${prep.seedText(repeats)})` : ''}\n`);
     out(plotCurve(lrs, analysis));
     out('');
     out(suggestionTable(lrs, analysis, repeats > 1 ? suggestionSpread(outcome.runs, analysis.settings) : undefined));
   }
-  if (outcome.end.reason === 'cancelled') return 130;
+  if (end.reason === 'cancelled') return 130;
   return 0;
 }
-

@@ -4,14 +4,27 @@
  * Pure: no Node, no vscode.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Versions this reader understands: 1 (tfjs engine only, no `engine`, no `report`) and 2. */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
 /** A loss value on the wire: a JSON number, or one of these strings (JSON has no NaN/Infinity); null means NaN. */
 export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity' | null;
 
 export type EndReason = 'completed' | 'diverged' | 'non-finite' | 'cancelled';
 
-export interface ConfigSummary {
+/** The sweep settings an engine actually uses (every engine sends them in its hello). */
+export interface EngineSettings {
+  startLr: number;
+  endLr: number;
+  numIter: number;
+  mode: 'exponential' | 'linear';
+  stopFactor: number;
+  smoothing: number;
+}
+
+/** The tfjs engine's summary of a training config (its hello's `config`, beside the settings). */
+export interface ConfigSummary extends EngineSettings {
   configPath: string;
   model: string;
   parameters: number;
@@ -22,22 +35,45 @@ export interface ConfigSummary {
   optimizer: string;
   batchSize: number;
   seed: number;
-  startLr: number;
-  endLr: number;
-  numIter: number;
-  mode: 'exponential' | 'linear';
-  stopFactor: number;
-  smoothing: number;
 }
+
+/** One optimizer the script built, with its param groups' LRs as constructed (the values the script was given). */
+export interface ScriptOptimizer {
+  class: string;
+  module: string;
+  groups: { lr: number | null; params: number; maxLr?: number }[];
+}
+
+/** The script engine's summary: what ran and with what. */
+export interface ScriptSummary {
+  python: string;
+  argv: string[];
+  module?: string | null;
+  cwd: string;
+  torch?: string | null;
+  device: string;
+  optimizers: ScriptOptimizer[];
+  /** The script's argparse options as parsed. */
+  options: { option: string; dest: string; default: unknown; value: unknown }[];
+  /** Workspace files the script read before its first step (relative to the workspace folder): where an LR may come from. */
+  filesRead: string[];
+}
+
+export type EngineName = 'tfjs' | 'torch';
 
 /** engine -> front end, first line: who is speaking and what will be run. */
 export interface HelloEvent {
   type: 'hello';
   protocol: number;
+  /** Which engine: `tfjs` (a training config) or `torch` (the user's script). Absent in protocol 1: tfjs. */
+  engine: EngineName | string;
   backend: string;
   backendReason: string;
   warnings: string[];
-  config: ConfigSummary;
+  /** The settings in use (every engine of ours sends all of them), and for the tfjs engine the config summary. */
+  config: Partial<ConfigSummary>;
+  /** The script engine's summary. */
+  script?: ScriptSummary;
 }
 
 /** engine -> front end, once per optimizer step. */
@@ -55,6 +91,8 @@ export interface EndEvent {
   reason: EndReason;
   points: number;
   seconds?: number;
+  /** Script engine: GradScaler steps that skipped the optimizer step (inf/NaN gradients); not points. */
+  skipped?: number;
 }
 
 /** engine -> front end, last line of a sweep that could not run or crashed. */
@@ -64,9 +102,23 @@ export interface ErrorEvent {
   file?: string;
   line?: number;
   column?: number;
+  /** A machine-readable kind, e.g. `ended-early`, `no-step`, `no-loss`, `script-failed`, `no-torch`, `distributed`. */
+  code?: string;
 }
 
-export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent;
+/** engine -> front end, after the end (script engine): what was kept from touching the user's folder. */
+export interface ReportEvent {
+  type: 'report';
+  /** Calls that were not allowed to run: `torch.save` to a path, `torch.load` of a workspace file. */
+  blocked: { what: string; path: string }[];
+  /** Files the script changed in the workspace and how each was put back (`restored`, `removed`, `recreated`). */
+  restored: { path: string; action: string }[];
+  /** Paths written outside the workspace: not undone. */
+  outside: string[];
+  notes: string[];
+}
+
+export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent | ReportEvent;
 
 export type ParseResult = { ok: true; event: SweepEvent } | { ok: false; error: string };
 
@@ -119,18 +171,24 @@ export function parseEventLine(line: string): ParseResult {
   switch (raw.type) {
     case 'hello': {
       if (typeof raw.protocol !== 'number') return bad('"protocol" must be a number');
-      if (raw.protocol !== PROTOCOL_VERSION) return bad(`protocol version ${raw.protocol} is not supported (this reader speaks ${PROTOCOL_VERSION})`);
+      if (!SUPPORTED_PROTOCOLS.includes(raw.protocol)) return bad(`protocol version ${raw.protocol} is not supported (this reader speaks ${SUPPORTED_PROTOCOLS.join(' and ')})`);
       if (typeof raw.backend !== 'string') return bad('"backend" must be a string');
       if (!isObj(raw.config)) return bad('"config" must be an object');
+      if (raw.engine !== undefined && typeof raw.engine !== 'string') return bad('"engine" must be a string');
+      const c = raw.config;
+      for (const k of ['startLr', 'endLr', 'numIter', 'stopFactor', 'smoothing'] as const) {
+        if (c[k] !== undefined && (typeof c[k] !== 'number' || !Number.isFinite(c[k]))) return bad(`"config.${k}" must be a finite number`);
+      }
+      if (c.mode !== undefined && c.mode !== 'exponential' && c.mode !== 'linear') return bad('"config.mode" must be "exponential" or "linear"');
+      if (raw.script !== undefined && !isObj(raw.script)) return bad('"script" must be an object');
       const warnings = Array.isArray(raw.warnings) ? raw.warnings.filter((w): w is string => typeof w === 'string') : [];
-      return {
-        ok: true,
-        event: {
-          type: 'hello', protocol: raw.protocol, backend: raw.backend,
-          backendReason: typeof raw.backendReason === 'string' ? raw.backendReason : '', warnings,
-          config: raw.config as unknown as ConfigSummary,
-        },
+      const event: HelloEvent = {
+        type: 'hello', protocol: raw.protocol, engine: typeof raw.engine === 'string' ? raw.engine : 'tfjs', backend: raw.backend,
+        backendReason: typeof raw.backendReason === 'string' ? raw.backendReason : '', warnings,
+        config: c as Partial<ConfigSummary>,
       };
+      if (isObj(raw.script)) event.script = normalizeScript(raw.script);
+      return { ok: true, event };
     }
     case 'point': {
       if (!isNonNegInt(raw.iteration)) return bad('"iteration" must be a non-negative integer');
@@ -150,6 +208,7 @@ export function parseEventLine(line: string): ParseResult {
       if (!isNonNegInt(raw.points)) return bad('"points" must be a non-negative integer');
       const event: EndEvent = { type: 'end', reason: raw.reason as EndReason, points: raw.points };
       if (typeof raw.seconds === 'number') event.seconds = raw.seconds;
+      if (isNonNegInt(raw.skipped)) event.skipped = raw.skipped;
       return { ok: true, event };
     }
     case 'error': {
@@ -158,11 +217,45 @@ export function parseEventLine(line: string): ParseResult {
       if (typeof raw.file === 'string') event.file = raw.file;
       if (isNonNegInt(raw.line)) event.line = raw.line;
       if (isNonNegInt(raw.column)) event.column = raw.column;
+      if (typeof raw.code === 'string') event.code = raw.code;
       return { ok: true, event };
     }
+    case 'report': {
+      const list = <T>(v: unknown, ok: (x: unknown) => x is T): T[] => (Array.isArray(v) ? v.filter(ok) : []);
+      const entry = (a: string, b: string) => (x: unknown): x is Record<string, string> => isObj(x) && typeof x[a] === 'string' && typeof x[b] === 'string';
+      return {
+        ok: true,
+        event: {
+          type: 'report',
+          blocked: list(raw.blocked, entry('what', 'path')).map((x) => ({ what: x.what, path: x.path })),
+          restored: list(raw.restored, entry('path', 'action')).map((x) => ({ path: x.path, action: x.action })),
+          outside: list(raw.outside, (x): x is string => typeof x === 'string'),
+          notes: list(raw.notes, (x): x is string => typeof x === 'string'),
+        },
+      };
+    }
     default:
-      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end or error): ${clip(text)}` };
+      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end, error or report): ${clip(text)}` };
   }
+}
+
+function normalizeScript(s: Record<string, unknown>): ScriptSummary {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const arr = (v: unknown) => (Array.isArray(v) ? v : []);
+  return {
+    python: str(s.python), argv: arr(s.argv).filter((a): a is string => typeof a === 'string'),
+    module: typeof s.module === 'string' ? s.module : null, cwd: str(s.cwd), torch: typeof s.torch === 'string' ? s.torch : null,
+    device: str(s.device) || 'cpu',
+    optimizers: arr(s.optimizers).filter(isObj).map((o) => ({
+      class: str(o.class), module: str(o.module),
+      groups: arr(o.groups).filter(isObj).map((g) => ({
+        lr: typeof g.lr === 'number' ? g.lr : null, params: typeof g.params === 'number' ? g.params : 0,
+        ...(typeof g.maxLr === 'number' ? { maxLr: g.maxLr } : {}),
+      })),
+    })),
+    options: arr(s.options).filter(isObj).map((o) => ({ option: str(o.option), dest: str(o.dest), default: o.default, value: o.value })),
+    filesRead: arr(s.filesRead).filter((f): f is string => typeof f === 'string'),
+  };
 }
 
 function clip(s: string): string {

@@ -1,4 +1,5 @@
 /** What the panel shows, derived from a sweep's record: pure, so the host stays thin and this is unit-tested. */
+import { subtitle } from './engineSummary';
 import { analyzeCurve, isSuggestion, type Analysis, type SuggestionName, type SweepSettings } from './analysis';
 import { analysisRows, liveRow, markRows, tangentRows, yDomain, type PointRow } from './chartSpec';
 import { SmoothedLoss } from './fastai';
@@ -20,6 +21,8 @@ export interface SweepRecord {
   repeats?: number;
   /** Every run's points, when repeats > 1. */
   runs?: PointEvent[][];
+  /** One line shown after the status (the script engine's "Your folder is as it was: ..."). */
+  notice?: string;
 }
 
 export interface ViewOptions {
@@ -48,7 +51,7 @@ export class LiveRows {
 }
 
 export function statusText(r: SweepRecord): string {
-  if (r.error) return `Failed: ${r.error}`;
+  if (r.error) return `Failed: ${r.error}${r.notice ? `. ${r.notice}` : ''}`;
   const k = r.repeats && r.repeats > 1 ? r.repeats : 1;
   if (k > 1 && r.end) return `median of ${r.runs?.length ?? k} runs, ${statusText({ ...r, repeats: 1 })}`;
   if (k > 1 && !r.end) return `Run 1 of ${k} shown live. ${statusText({ ...r, repeats: 1 })}`;
@@ -56,14 +59,14 @@ export function statusText(r: SweepRecord): string {
   const last = r.points[n - 1];
   if (!r.end) return n ? `Running: step ${n} of ${r.settings.numIter}, LR ${formatLr(last.lr)}, loss ${last.loss.toPrecision(4)}` : 'Starting…';
   const why = { completed: 'completed', diverged: 'stopped: the loss diverged', 'non-finite': 'stopped: the loss became NaN/Infinity', cancelled: 'cancelled' }[r.end.reason];
-  return `${n} steps, ${why}${r.end.seconds !== undefined ? ` (${r.end.seconds.toFixed(1)} s)` : ''}`;
+  const skipped = r.end.skipped ? `, ${r.end.skipped} skipped by GradScaler` : '';
+  return `${n} steps, ${why}${skipped}${r.end.seconds !== undefined ? ` (${r.end.seconds.toFixed(1)} s)` : ''}${r.notice ? `. ${r.notice}` : ''}`;
 }
 
 export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
-  const h = r.hello?.config;
   const base = {
     title: r.configName,
-    subtitle: h ? `${h.model} · ${h.dataset} (${h.samples} rows) · ${h.optimizer}, batch ${h.batchSize} · ${r.hello!.backend}` : '',
+    subtitle: subtitle(r.hello),
     statusText: statusText(r),
     target: o.target,
     digits: o.digits,

@@ -82,7 +82,7 @@ async function main(): Promise<number> {
 
   const s = cfg.sweep;
   emit({
-    type: 'hello', protocol: PROTOCOL_VERSION, backend: backend.backend, backendReason: backend.reason, warnings: backend.warnings,
+    type: 'hello', protocol: PROTOCOL_VERSION, engine: 'tfjs', backend: backend.backend, backendReason: backend.reason, warnings: backend.warnings,
     config: {
       configPath: configFile, model: built.description, parameters: built.parameters,
       dataset: path.relative(root, csvFile) || csvFile, samples: dataset.nTrain, validationSamples: dataset.n - dataset.nTrain,

@@ -1,14 +1,17 @@
 /**
- * Click to insert: write the chosen LR where it is defined — the config's optimizer.learningRate, or the LR literal
- * of the source file the config names in `lrTarget` — as one WorkspaceEdit (Ctrl+Z undoes it), keeping the number
- * style. The literal is located in the document's current text at the moment of writing, so edits made since the
- * sweep are taken into account.
+ * Click to insert: write the chosen LR where it is defined, as one WorkspaceEdit (Ctrl+Z undoes it), keeping the
+ * number style. For a config run: the config's optimizer.learningRate, or the LR literal of the file it names in
+ * `lrTarget`. For a script run: the literal the script built its optimizer from (core/scriptTarget.ts), or the user's
+ * pick among the candidates when that is not one literal. The literal is located again in the document's current
+ * text right before writing, so edits made since the sweep are taken into account.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../core/config';
 import { formatLr, roundSignificant } from '../core/format';
-import { formatLikeOriginal, locateLearningRates, type LrLiteral } from '../core/locate';
+import { formatLikeOriginal, languageOf, locateLearningRates, relocate, type LrLiteral } from '../core/locate';
+import type { ScriptSummary } from '../core/protocol';
+import { constructedLrs, lrFromCommandLine, rankCandidates, type Candidate } from '../core/scriptTarget';
 
 export interface InsertTarget {
   uri: vscode.Uri;
@@ -21,6 +24,11 @@ export interface InsertTarget {
 export interface InsertResult {
   ok: boolean;
   text: string;
+}
+
+export interface WriteOptions {
+  digits: number;
+  confirm: boolean;
 }
 
 async function readText(uri: vscode.Uri): Promise<string> {
@@ -59,17 +67,82 @@ async function chooseLiteral(found: LrLiteral[], target: InsertTarget, value: st
   return pick?.literal;
 }
 
-export async function insertLearningRate(configUri: vscode.Uri, lr: number, opts: { digits: number; confirm: boolean }): Promise<InsertResult> {
+export async function insertLearningRate(configUri: vscode.Uri, lr: number, opts: WriteOptions): Promise<InsertResult> {
   const target = await resolveTarget(configUri);
   const doc = await vscode.workspace.openTextDocument(target.uri);
   const rounded = roundSignificant(lr, opts.digits);
   const found = locateLearningRates(doc.fileName, doc.getText());
-  const name = path.basename(doc.fileName);
   if (!found.length) {
-    return { ok: false, text: `No learning-rate literal found in ${name}; expected e.g. optimizer.learningRate: 0.001, lr=1e-3 or learning_rate = 0.001.` };
+    return { ok: false, text: `No learning-rate literal found in ${path.basename(doc.fileName)}; expected e.g. optimizer.learningRate: 0.001, lr=1e-3 or learning_rate = 0.001.` };
   }
   const literal = await chooseLiteral(found, target, formatLr(rounded, opts.digits));
   if (!literal) return { ok: false, text: 'Cancelled: no learning rate was chosen.' };
+  return writeLiteral(doc, literal, rounded, opts);
+}
+
+/** The files a script run's LR may be written into: the script, then the workspace files it read. */
+export async function scriptCandidates(script: vscode.Uri, summary: ScriptSummary | undefined, root: string): Promise<Candidate[]> {
+  const files = [script.fsPath];
+  for (const f of summary?.filesRead ?? []) {
+    const abs = path.resolve(root, f);
+    const rel = path.relative(root, abs);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel) && languageOf(abs) && !files.includes(abs)) files.push(abs);
+  }
+  const withLiterals = [];
+  for (const f of files) {
+    try {
+      withLiterals.push({ file: f, literals: locateLearningRates(f, await readText(vscode.Uri.file(f))) });
+    } catch { /* unreadable: not a candidate */ }
+  }
+  return rankCandidates(withLiterals, constructedLrs(summary));
+}
+
+/** What the panel says a click will do, for a script run. */
+export function describeScriptTarget(candidates: Candidate[], summary: ScriptSummary | undefined, root: string): string {
+  const cli = lrFromCommandLine(summary);
+  if (cli) return `the command line (${cli.option} ${cli.value})`;
+  const matches = candidates.filter((c) => c.matches);
+  const at = (c: Candidate) => `${path.relative(root, c.file) || path.basename(c.file)}:${c.literal.line} (${c.literal.key} = ${c.literal.text})`;
+  if (matches.length === 1) return at(matches[0]);
+  if (matches.length > 1) return `one of ${matches.length} literals with the script's LR (you pick)`;
+  if (candidates.length) return `one of ${candidates.length} LR literals (you pick; none has the value the optimizer was built with)`;
+  return 'nowhere yet: no LR literal found in the script or the files it read';
+}
+
+export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummary | undefined, root: string, lr: number, opts: WriteOptions): Promise<InsertResult> {
+  const rounded = roundSignificant(lr, opts.digits);
+  const value = formatLr(rounded, opts.digits);
+  const cli = lrFromCommandLine(summary);
+  if (cli) {
+    return { ok: false, text: `The script's LR came from the command line (${cli.option} ${cli.value}): change it there to ${value} (in lrFinder.script.args or the launch configuration).` };
+  }
+  const candidates = await scriptCandidates(script, summary, root);
+  if (!candidates.length) {
+    return { ok: false, text: `No learning-rate literal found in ${path.basename(script.fsPath)} or the workspace files it read; expected e.g. lr=1e-3, --lr default=0.001 or "lr": 3e-4.` };
+  }
+  const matches = candidates.filter((c) => c.matches);
+  let chosen: Candidate | undefined = matches.length === 1 ? matches[0] : undefined;
+  if (!chosen) {
+    const built = constructedLrs(summary).map((v) => formatLr(v)).join(', ');
+    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({
+      label: `${c.literal.key} = ${c.literal.text}`,
+      description: `${path.relative(root, c.file) || path.basename(c.file)}:${c.literal.line}${c.matches ? ' · the value the optimizer was built with' : ''}`,
+      detail: c.literal.context,
+      candidate: c,
+    })), {
+      title: `Write ${value}: which learning rate?`,
+      placeHolder: matches.length ? 'Several literals have the value the optimizer was built with' : `No literal has the value the optimizer was built with (${built || 'unknown'})`,
+    });
+    chosen = pick?.candidate;
+  }
+  if (!chosen) return { ok: false, text: 'Cancelled: no learning rate was chosen.' };
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(chosen.file));
+  return writeLiteral(doc, chosen.literal, rounded, opts);
+}
+
+/** Confirm, locate the literal again in the current text, and write it as one edit; then show it. */
+async function writeLiteral(doc: vscode.TextDocument, literal: LrLiteral, rounded: number, opts: WriteOptions): Promise<InsertResult> {
+  const name = path.basename(doc.fileName);
   const newText = formatLikeOriginal(literal.text, rounded);
   if (opts.confirm) {
     const answer = await vscode.window.showInformationMessage(
@@ -79,14 +152,15 @@ export async function insertLearningRate(configUri: vscode.Uri, lr: number, opts
     if (answer !== 'Write') return { ok: false, text: 'Not written.' };
   }
   // The document may have changed while the dialog was open: locate once more right before editing.
-  const current = locateLearningRates(doc.fileName, doc.getText()).find((l) => l.key === literal.key && Math.abs(l.line - literal.line) <= 3) ?? literal;
+  const current = relocate(doc.fileName, doc.getText(), literal);
+  if (!current) return { ok: false, text: `${name} changed and its ${literal.key} literal is gone; nothing was written.` };
   const range = new vscode.Range(doc.positionAt(current.offset), doc.positionAt(current.offset + current.length));
   if (doc.getText(range) !== current.text) return { ok: false, text: `${name} changed while writing; nothing was written. Try again.` };
   const edit = new vscode.WorkspaceEdit();
-  edit.replace(doc.uri, range, newText);
+  edit.replace(doc.uri, range, formatLikeOriginal(current.text, rounded));
   if (!(await vscode.workspace.applyEdit(edit))) return { ok: false, text: `VS Code refused the edit to ${name}; nothing was written.` };
-  const written = new vscode.Range(range.start, doc.positionAt(current.offset + newText.length));
+  const written = new vscode.Range(range.start, doc.positionAt(current.offset + formatLikeOriginal(current.text, rounded).length));
   const column = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === doc.uri.toString())?.viewColumn ?? vscode.ViewColumn.One;
   await vscode.window.showTextDocument(doc, { viewColumn: column, selection: written, preserveFocus: false });
-  return { ok: true, text: `Wrote ${newText} to ${name}:${current.line} (${current.key}, was ${current.text}).` };
+  return { ok: true, text: `Wrote ${formatLikeOriginal(current.text, rounded)} to ${name}:${current.line} (${current.key}, was ${current.text}).` };
 }

@@ -1,22 +1,22 @@
 /**
- * K sweeps of one config with seeds seed, seed+1, … (so different initial weights, dropout and batch order), at most
- * `parallel` child processes at a time, combined into one outcome: the median curve plus every run. K = 1 is a plain
- * sweep. Shared by the CLI and the extension host (no vscode import).
+ * K sweeps with seeds seed, seed+1, … (so different initial weights, dropout and batch order), at most `parallel`
+ * child processes at a time, combined into one outcome: the median curve plus every run. K = 1 is a plain sweep.
+ * Each engine says how run k is launched (`launchFor`). Shared by the CLI and the extension host (no vscode import).
  */
 import * as os from 'os';
 import type { EndEvent, PointEvent, SweepEvent } from '../core/protocol';
 import { medianRun } from '../core/repeats';
-import { SweepProcess, type SweepProcessOptions, type SweepOutcome } from './sweepProcess';
+import { SweepProcess, type Launch, type SweepProcessOptions, type SweepOutcome } from './sweepProcess';
 
 export interface RepeatedOutcome extends SweepOutcome {
   /** Every run's points (one entry when K = 1). */
   runs: PointEvent[][];
 }
 
-export interface RepeatedOptions extends Omit<SweepProcessOptions, 'onEvent'> {
+export interface RepeatedOptions extends Omit<SweepProcessOptions, 'onEvent' | 'launch'> {
   repeats: number;
-  /** The config's seed; run k uses seed + k. */
-  seed: number;
+  /** Run k of K (0-based): its own seed. */
+  launchFor(run: number): Launch;
   parallel?: number;
   onEvent?(run: number, e: SweepEvent): void;
 }
@@ -34,8 +34,7 @@ export class RepeatedSweep {
     const worker = async () => {
       while (next < k && !this.cancelled) {
         const run = next++;
-        const seedArgs = k > 1 ? ['--seed', String(opts.seed + run)] : [];
-        const proc = new SweepProcess({ ...opts, args: [...(opts.args ?? []), ...seedArgs], onEvent: (e) => opts.onEvent?.(run, e) });
+        const proc = new SweepProcess({ ...opts, launch: opts.launchFor(run), onEvent: (e) => opts.onEvent?.(run, e) });
         this.procs.push(proc);
         outcomes[run] = await proc.done;
         if (outcomes[run].error || !outcomes[run].end) { this.cancelled = true; void this.cancel(); }
@@ -54,7 +53,7 @@ export class RepeatedSweep {
   }
 }
 
-function combine(outcomes: SweepOutcome[], cancelled: boolean): RepeatedOutcome {
+export function combine(outcomes: SweepOutcome[], cancelled: boolean): RepeatedOutcome {
   const failed = outcomes.find((o) => o.error || !o.end);
   const runs = outcomes.map((o) => o.points);
   if (failed) return { ...failed, runs };
@@ -65,7 +64,7 @@ function combine(outcomes: SweepOutcome[], cancelled: boolean): RepeatedOutcome 
     : reasons.includes('diverged') ? 'diverged' : reasons.includes('non-finite') ? 'non-finite' : 'completed';
   const seconds = Math.max(...outcomes.map((o) => o.end!.seconds ?? 0));
   return {
-    hello: outcomes[0].hello, points, runs,
+    hello: outcomes[0].hello, report: outcomes[0].report, points, runs,
     end: { type: 'end', reason, points: points.length, seconds },
     exitCode: 0, signal: null, stderrTail: outcomes.flatMap((o) => o.stderrTail).slice(-40), cancelled,
   };

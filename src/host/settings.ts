@@ -12,6 +12,11 @@ export interface Settings {
   recommended: SuggestionName;
   confirmBeforeWriting: boolean;
   significantDigits: number;
+  /** Script runs: let torch.load read workspace files (pretrained weights). */
+  scriptAllowLoad: boolean;
+  /** Script runs: seconds to wait for the first optimizer step. */
+  firstStepTimeout: number;
+  codeLens: boolean;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -27,5 +32,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     recommended: c.get('recommendedSuggestion', 'recommended') as SuggestionName,
     confirmBeforeWriting: c.get('confirmBeforeWriting', true),
     significantDigits: Math.min(6, Math.max(1, c.get('significantDigits', 2))),
+    scriptAllowLoad: c.get('script.allowLoad', false),
+    firstStepTimeout: Math.max(1, c.get('script.firstStepTimeout', 300)),
+    codeLens: c.get('codeLens', true),
   };
 }

@@ -1,21 +1,45 @@
 /**
- * Runs sweeps for the extension: trust check, which config, the child process with a cancellable progress
- * notification, live updates to the panel, diagnostics and errors, and click-to-insert. One sweep at a time.
+ * Runs sweeps for the extension: trust check, what to run (a training config or a Python script: the engine follows),
+ * the child process with a cancellable progress notification, live updates to the panel, diagnostics and errors, and
+ * click-to-insert. One sweep at a time. Which engine runs matters only in `configSource` / `scriptSource`.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analysis';
 import { parseConfigText } from '../core/config';
+import { commandLine } from '../core/engineSummary';
 import { formatLoss, formatLr } from '../core/format';
 import { PickResultMessage } from '../core/messages';
+import type { ErrorEvent } from '../core/protocol';
+import { reportLine } from '../core/scriptReport';
 import { buildView, curveCsv, curveJson, LiveRows, statusText, analyzeRecord, type SweepRecord } from '../core/sweepView';
-import { chooseConfig } from './configFiles';
+import { adopt } from '../core/settingsAdopt';
+import { chooseConfig, isTrainingConfig, looksLikeTrainingConfig } from './configFiles';
 import type { ConfigDiagnostics } from './diagnostics';
-import { insertLearningRate, resolveTarget } from './insert';
+import { describeScriptTarget, insertIntoScript, insertLearningRate, resolveTarget, scriptCandidates } from './insert';
 import { log, showError } from './log';
 import { LrPanel } from './panel';
 import { readSettings } from './settings';
 import { RepeatedSweep, type RepeatedOutcome } from './repeatedSweep';
+import { findHookDir, scriptLaunch } from './scriptEngine';
+import { planScriptRun, type ScriptPlan } from './scriptRun';
+import type { Launch } from './sweepProcess';
+import { tfjsLaunch } from './tfjsEngine';
+
+/** What a sweep runs: made by the config or the script flow; the rest of the controller does not care which. */
+interface Source {
+  kind: 'config' | 'script';
+  uri: vscode.Uri;
+  settings: SweepSettings;
+  repeats: number;
+  launchFor(run: number): Launch;
+  /** Script runs: what ran. */
+  plan?: ScriptPlan;
+}
+
+export function isPythonFile(uri: vscode.Uri | undefined): uri is vscode.Uri {
+  return !!uri && uri.scheme === 'file' && /\.pyw?$/i.test(uri.fsPath);
+}
 
 const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
 
@@ -30,6 +54,7 @@ export class SweepController implements vscode.Disposable {
   private running: Running | undefined;
   private record: SweepRecord | undefined;
   private configUri: vscode.Uri | undefined;
+  private source: Source | undefined;
   private target = '';
   lastEditor: vscode.TextEditor | undefined;
 
@@ -53,17 +78,33 @@ export class SweepController implements vscode.Disposable {
     while (this.running) await this.running.done;
   }
 
-  /** `repeats` overrides the config's sweep.repeats (the panel's "Repeat ×3"). */
+  /** `repeats` overrides the config's sweep.repeats (the panel's "Repeat ×3"). `uri`: a config or a Python script. */
   async findLearningRate(uri?: vscode.Uri, repeats?: number): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       // Notifications are not awaited: the command returns while the message is shown.
       void vscode.window.showWarningMessage(
-        'LR Finder runs the training config, its data and model from this workspace, so it only runs in a trusted workspace.',
+        'LR Finder runs the training config or script, its data and model from this workspace, so it only runs in a trusted workspace.',
         'Manage Workspace Trust').then((choice) => { if (choice) void vscode.commands.executeCommand('workbench.trust.manage'); });
       return;
     }
+    const editor = vscode.window.activeTextEditor ?? this.lastEditor;
+    const active = editor?.document.uri;
+    const script = isPythonFile(uri) ? uri
+      : !uri && isPythonFile(active) && !isTrainingConfig(active) && !looksLikeTrainingConfig(editor?.document) ? active : undefined;
+    const source = script ? await this.scriptSource(script, repeats) : await this.configSource(uri, repeats);
+    if (!source) return;
+    if (this.running) {
+      const answer = await vscode.window.showWarningMessage(
+        `A sweep is running on ${this.running.record.configName}. Stop it and start a new one?`, { modal: true }, 'Stop and Start');
+      if (answer !== 'Stop and Start') return;
+      await this.stop();
+    }
+    await this.start(source);
+  }
+
+  private async configSource(uri: vscode.Uri | undefined, repeatsOverride?: number): Promise<Source | undefined> {
     const configUri = await chooseConfig(uri, this.lastEditor);
-    if (!configUri) return;
+    if (!configUri) return undefined;
     const doc = await vscode.workspace.openTextDocument(configUri);
     if (doc.isDirty) await doc.save();
     const issues = this.diagnostics.validate(doc);
@@ -71,20 +112,10 @@ export class SweepController implements vscode.Disposable {
       const i = issues[0];
       void vscode.window.showErrorMessage(`${path.basename(configUri.fsPath)}:${i.line}:${i.column}: ${i.message}`, 'Show Problems')
         .then((choice) => { if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems'); });
-      return;
+      return undefined;
     }
-    if (this.running) {
-      const answer = await vscode.window.showWarningMessage(
-        `A sweep is running on ${this.running.record.configName}. Stop it and start a new one?`, { modal: true }, 'Stop and Start');
-      if (answer !== 'Stop and Start') return;
-      await this.stop();
-    }
-    await this.start(configUri, doc.getText(), repeats);
-  }
-
-  private async start(configUri: vscode.Uri, text: string, repeatsOverride?: number): Promise<void> {
     const s = readSettings(configUri);
-    const cfg = parseConfigText(configUri.fsPath, text).config!;
+    const cfg = parseConfigText(configUri.fsPath, doc.getText()).config!;
     const own = new Set(cfg.sweepKeys);
     const pick = <K extends 'startLr' | 'endLr' | 'numIter' | 'stopFactor' | 'smoothing'>(k: K): number =>
       own.has(k) ? cfg.sweep[k] : s[k] ?? FASTAI_DEFAULTS[k];
@@ -95,48 +126,88 @@ export class SweepController implements vscode.Disposable {
     const args = ['--start-lr', String(settings.startLr), '--end-lr', String(settings.endLr), '--num-iter', String(settings.numIter),
       '--stop-factor', String(settings.stopFactor), '--smoothing', String(settings.smoothing), '--backend', s.backend];
     const repeats = repeatsOverride ?? cfg.sweep.repeats;
-    const record: SweepRecord = { configPath: configUri.fsPath, configName: vscode.workspace.asRelativePath(configUri), settings, points: [], repeats };
+    const root = vscode.workspace.getWorkspaceFolder(configUri)?.uri.fsPath;
+    const enginePath = vscode.Uri.joinPath(this.extensionUri, 'dist', 'engine.js').fsPath;
+    return {
+      kind: 'config', uri: configUri, settings, repeats,
+      launchFor: (run) => tfjsLaunch({ enginePath, configFile: configUri.fsPath, root, args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : [])] }),
+    };
+  }
+
+  private async scriptSource(uri: vscode.Uri, repeatsOverride?: number): Promise<Source | undefined> {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (doc?.isDirty) await doc.save();
+    let plan: ScriptPlan | undefined;
+    try { plan = await planScriptRun(uri); } catch (e) { void showError(`LR Finder: ${(e as Error).message}`); return undefined; }
+    if (!plan) return undefined;
+    const s = readSettings(uri);
+    const settings: SweepSettings = {
+      startLr: s.startLr ?? FASTAI_DEFAULTS.startLr, endLr: s.endLr ?? FASTAI_DEFAULTS.endLr, numIter: s.numIter ?? FASTAI_DEFAULTS.numIter,
+      mode: 'exponential', stopFactor: s.stopFactor ?? FASTAI_DEFAULTS.stopFactor, smoothing: s.smoothing ?? FASTAI_DEFAULTS.smoothing,
+    };
+    const hookDir = findHookDir(vscode.Uri.joinPath(this.extensionUri, 'dist').fsPath);
+    const p = plan;
+    return {
+      kind: 'script', uri, settings, repeats: repeatsOverride ?? 1, plan,
+      launchFor: (run) => scriptLaunch({
+        python: p.python, script: p.script, module: p.module, args: p.args, cwd: p.cwd, root: p.root, settings, seedOffset: run,
+        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000,
+      }),
+    };
+  }
+
+  private async start(source: Source): Promise<void> {
+    const { settings, repeats } = source;
+    const record: SweepRecord = { configPath: source.uri.fsPath, configName: vscode.workspace.asRelativePath(source.uri), settings, points: [], repeats };
     this.record = record;
-    this.configUri = configUri;
-    try { this.target = (await resolveTarget(configUri)).description; } catch (e) { this.target = (e as Error).message; }
+    this.configUri = source.uri;
+    this.source = source;
+    if (source.kind === 'config') {
+      try { this.target = (await resolveTarget(source.uri)).description; } catch (e) { this.target = (e as Error).message; }
+    } else {
+      this.target = 'found when the script has built its optimizer';
+    }
     this.ensurePanel();
     this.panel!.setView(this.view());
-    const folder = vscode.workspace.getWorkspaceFolder(configUri);
-    log().info(`sweep: ${configUri.fsPath} ${args.join(' ')}`);
+    const first = source.launchFor(0);
+    log().info(`sweep: ${[first.command, ...first.args].join(' ')}${first.cwd ? ` (in ${first.cwd})` : ''}` +
+      (source.plan ? ` · interpreter from ${source.plan.pythonSource} · arguments from ${source.plan.argsSource}` : ''));
 
     const live = new LiveRows(settings.smoothing);
     let progressPoints = 0;
+    const tag = source.kind === 'script' ? '[script]' : '[engine]';
     const proc = new RepeatedSweep({
-      enginePath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'engine.js').fsPath,
-      configFile: configUri.fsPath,
-      root: folder?.uri.fsPath,
-      args,
       repeats,
-      seed: cfg.seed,
+      launchFor: source.launchFor,
       onEvent: (run, e) => {
         log().debug(`run ${run + 1}: ${JSON.stringify(e)}`);
         if (e.type === 'point') progressPoints++;
         if (run !== 0) return; // the first run draws live; the others join the result at the end
         if (e.type === 'hello') {
           record.hello = e;
+          record.settings = adopt(record.settings, e.config);
           for (const w of e.warnings) log().warn(w);
+          if (e.script) log().info(`ran: ${commandLine(e.script)} (in ${e.script.cwd})`);
           this.panel?.setView(this.view());
+          if (source.kind === 'script') void this.updateScriptTarget(record);
         } else if (e.type === 'point') {
           record.points.push(e);
           this.panel?.pushPoints([live.next(e)], statusText(record), e.valLoss !== undefined);
         }
       },
-      onStderr: (line) => log().info(`[engine] ${line}`),
+      onStdout: (line) => log().info(`${tag} ${line}`),
+      onStderr: (line) => log().info(`${tag} ${line}`),
       onMalformed: (line, error) => log().warn(`ignored a malformed line from the engine (${error}): ${line}`),
     });
+    const title = path.basename(source.uri.fsPath);
     const done = vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `LR Finder: ${path.basename(configUri.fsPath)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `LR Finder: ${title}`, cancellable: true },
       async (progress, token) => {
         token.onCancellationRequested(() => { void proc.cancel(); });
         let reported = 0;
-        const total = settings.numIter * repeats;
         const timer = setInterval(() => {
           const n = progressPoints;
+          const total = record.settings.numIter * repeats;
           const last = record.points[record.points.length - 1];
           if (n === reported || !last) return;
           const runs = repeats > 1 ? ` · ${repeats} runs` : '';
@@ -145,26 +216,47 @@ export class SweepController implements vscode.Disposable {
         }, 200);
         try { return await proc.done; } finally { clearInterval(timer); }
       },
-    ).then((outcome) => this.finish(record, outcome));
+    ).then((outcome) => this.finish(record, outcome, source));
     this.running = { proc, record, done: Promise.resolve(done).then(() => undefined, () => undefined) };
     void this.running.done.then(() => { if (this.running?.proc === proc) this.running = undefined; });
   }
 
-  private async finish(record: SweepRecord, outcome: RepeatedOutcome): Promise<void> {
+  private async updateScriptTarget(record: SweepRecord) {
+    const src = this.source;
+    if (!src?.plan || this.record !== record) return;
+    try {
+      const c = await scriptCandidates(src.uri, record.hello?.script, src.plan.root);
+      this.target = describeScriptTarget(c, record.hello?.script, src.plan.root);
+    } catch (e) { this.target = (e as Error).message; }
+    if (this.record === record) this.panel?.setView(this.view());
+  }
+
+  private async finish(record: SweepRecord, outcome: RepeatedOutcome, source: Source): Promise<void> {
     record.end = outcome.end;
     if (outcome.end && outcome.runs.length > 1) {
       record.points = outcome.points; // the median curve
       record.runs = outcome.runs;
     }
+    if (outcome.report) {
+      record.notice = reportLine(outcome.report);
+      log().info(record.notice);
+    }
     if (outcome.error) {
       record.error = outcome.error.message;
-      if (outcome.error.line && outcome.error.file) this.diagnostics.report(vscode.Uri.file(outcome.error.file), outcome.error.line, outcome.error.column ?? 1, outcome.error.message);
-      void showError(`LR Finder: ${outcome.error.message}`);
+      if (source.kind === 'config') {
+        if (outcome.error.line && outcome.error.file) this.diagnostics.report(vscode.Uri.file(outcome.error.file), outcome.error.line, outcome.error.column ?? 1, outcome.error.message);
+        void showError(`LR Finder: ${outcome.error.message}`);
+      } else {
+        if (outcome.exitCode) log().error(`${path.basename(source.uri.fsPath)} exited with code ${outcome.exitCode}`);
+        void this.showScriptError(outcome.error, outcome.exitCode);
+      }
     } else if (!outcome.end) {
+      const who = source.kind === 'script' ? path.basename(source.uri.fsPath) : 'the engine';
       const why = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
-      record.error = `the engine ${why} before finishing the sweep`;
-      for (const l of outcome.stderrTail) log().error(`[engine] ${l}`);
-      void showError(`LR Finder: ${record.error}.`);
+      const last = outcome.stderrTail.filter((l) => l.trim()).slice(-1)[0];
+      record.error = `${who} ${why} before finishing the sweep${last ? `: ${last.trim()}` : ''}`;
+      for (const l of outcome.stderrTail) log().error(`[${source.kind === 'script' ? 'script' : 'engine'}] ${l}`);
+      void showError(`LR Finder: ${record.error}`);
     } else {
       log().info(`sweep ended: ${outcome.end.reason}, ${outcome.end.points} points in ${outcome.end.seconds?.toFixed(2)} s`);
     }
@@ -173,6 +265,25 @@ export class SweepController implements vscode.Disposable {
       this.panel?.setView(v);
       await this.memento?.update(LAST_SWEEP_KEY, v.persist);
     }
+  }
+
+  /** A script's failure: its message, a link to the traceback's line, and what to do. */
+  private async showScriptError(e: ErrorEvent, exitCode: number | null) {
+    const actions: string[] = [];
+    if (e.file && e.line) actions.push(`Open ${path.basename(e.file)}:${e.line}`);
+    if (e.code === 'no-torch') actions.push(vscode.extensions.getExtension('ms-python.python') ? 'Select Interpreter' : 'Set lrFinder.python');
+    actions.push('Show Log');
+    const code = exitCode ? ` (exit code ${exitCode})` : '';
+    log().error(`${e.message}${code}`);
+    const choice = await vscode.window.showErrorMessage(`LR Finder: ${e.message}${code}`, ...actions);
+    if (!choice) return;
+    if (choice.startsWith('Open ') && e.file && e.line) {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(e.file));
+      const pos = new vscode.Position(Math.max(0, e.line - 1), 0);
+      await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos) });
+    } else if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
+    else if (choice === 'Set lrFinder.python') void vscode.commands.executeCommand('workbench.action.openSettings', 'lrFinder.python');
+    else log().show(true);
   }
 
   private view() {
@@ -214,8 +325,13 @@ export class SweepController implements vscode.Disposable {
   async pick(lr: number): Promise<boolean> {
     if (!this.configUri) return false;
     const s = readSettings(this.configUri);
+    const opts = { digits: s.significantDigits, confirm: s.confirmBeforeWriting };
     try {
-      const r = await insertLearningRate(this.configUri, lr, { digits: s.significantDigits, confirm: s.confirmBeforeWriting });
+      const script = this.source?.kind === 'script' || (!this.source && isPythonFile(this.configUri));
+      const root = vscode.workspace.getWorkspaceFolder(this.configUri)?.uri.fsPath ?? path.dirname(this.configUri.fsPath);
+      const r = script
+        ? await insertIntoScript(this.configUri, this.record?.hello?.script, this.source?.plan?.root ?? root, lr, opts)
+        : await insertLearningRate(this.configUri, lr, opts);
       this.panel?.post(PickResultMessage.make(r));
       if (r.ok) log().info(r.text); else if (!/^(Cancelled|Not written)/.test(r.text)) void vscode.window.showWarningMessage(r.text);
       return r.ok;

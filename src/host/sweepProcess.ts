@@ -1,23 +1,42 @@
 /**
- * Runs the engine as a child process and reads its protocol events. Shared by the CLI and the extension host
- * (no vscode import). The child gets its own process group so that cancel ends it and anything it started.
+ * Runs an engine as a child process and reads its protocol events. Shared by the CLI and the extension host
+ * (no vscode import). What runs is a `Launch` (command, args, env, cwd, where the protocol comes from, how to
+ * cancel), made by the engine's own module (tfjsEngine.ts, scriptEngine.ts): this file does not know which engine it
+ * runs. The child gets its own process group so that cancel ends it and everything it started.
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as readline from 'readline';
-import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type SweepEvent } from '../core/protocol';
+import type { Readable } from 'stream';
+import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
+
+export interface Launch {
+  command: string;
+  args: string[];
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /**
+   * Where the protocol lines come from: the child's stdout (the tfjs engine), or file descriptor 3 (the script
+   * engine: the script's own stdout stays the script's).
+   */
+  protocol: 'stdout' | 'fd3';
+  /**
+   * `stdin`: close the child's stdin and SIGTERM the group (the tfjs engine stops between steps).
+   * `leader`: SIGTERM the leader only, so that it can clean up before its workers go; then the group.
+   */
+  cancel: 'stdin' | 'leader';
+  /** Shown in errors: "the engine", "train.py". */
+  label?: string;
+  /** Give up (error `first-step-timeout`, then cancel) when no point has come this long after the start. */
+  firstPointTimeoutMs?: number;
+}
 
 export interface SweepProcessOptions {
-  /** dist/engine.js */
-  enginePath: string;
-  configFile: string;
-  root?: string;
-  /** Extra engine arguments, e.g. ['--num-iter', '50']. */
-  args?: string[];
-  /** The Node binary; defaults to the current one (VS Code's own Node inside the extension host). */
-  nodePath?: string;
-  env?: NodeJS.ProcessEnv;
+  launch: Launch;
   onEvent?(e: SweepEvent): void;
   onStderr?(line: string): void;
+  /** The child's stdout, when the protocol is not on it (the script's own output). */
+  onStdout?(line: string): void;
   onMalformed?(line: string, error: string): void;
 }
 
@@ -26,6 +45,7 @@ export interface SweepOutcome {
   points: PointEvent[];
   end?: EndEvent;
   error?: ErrorEvent;
+  report?: ReportEvent;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   /** The last lines the child wrote to stderr (for crash reports). */
@@ -36,21 +56,40 @@ export interface SweepOutcome {
 export class SweepProcess {
   readonly done: Promise<SweepOutcome>;
   private readonly child: ChildProcess;
+  private readonly launch: Launch;
   private cancelRequested = false;
   private exited = false;
 
   constructor(opts: SweepProcessOptions) {
-    const args = [opts.enginePath, '--config', opts.configFile, '--stdin-cancel', ...(opts.root ? ['--root', opts.root] : []), ...(opts.args ?? [])];
-    this.child = spawn(opts.nodePath ?? process.execPath, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const l = opts.launch;
+    this.launch = l;
+    this.child = spawn(l.command, l.args, {
+      stdio: l.protocol === 'fd3' ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
-      env: { ...process.env, ...opts.env, ELECTRON_RUN_AS_NODE: '1' },
+      cwd: l.cwd,
+      env: { ...process.env, ...l.env },
       windowsHide: true,
     });
     const outcome: SweepOutcome = { points: [], exitCode: null, signal: null, stderrTail: [], cancelled: false };
-    const out = readline.createInterface({ input: this.child.stdout! });
+    const protocolStream = (l.protocol === 'fd3' ? this.child.stdio[3] : this.child.stdout) as Readable;
+    const proto = readline.createInterface({ input: protocolStream });
     const err = readline.createInterface({ input: this.child.stderr! });
-    out.on('line', (line) => {
+    const readers = [proto, err];
+    let firstPointTimer: NodeJS.Timeout | undefined;
+    if (l.firstPointTimeoutMs && l.firstPointTimeoutMs > 0) {
+      firstPointTimer = setTimeout(() => {
+        if (outcome.points.length || outcome.error || this.exited) return;
+        const s = Math.round(l.firstPointTimeoutMs! / 1000);
+        outcome.error = {
+          type: 'error', code: 'first-step-timeout',
+          message: `${l.label ?? 'the script'} made no optimizer step within ${s} s of starting, so the sweep was stopped. ` +
+            'If its start-up (loading data, building the model) takes longer, raise lrFinder.script.firstStepTimeout (--first-step-timeout).',
+        };
+        opts.onEvent?.(outcome.error);
+        void this.cancel();
+      }, l.firstPointTimeoutMs);
+    }
+    proto.on('line', (line) => {
       if (!line.trim()) return;
       const r = parseEventLine(line);
       if (!r.ok) { opts.onMalformed?.(line, r.error); return; }
@@ -58,7 +97,8 @@ export class SweepProcess {
       if (e.type === 'hello') outcome.hello = e;
       else if (e.type === 'point') outcome.points.push(e);
       else if (e.type === 'end') outcome.end = e;
-      else outcome.error = e;
+      else if (e.type === 'report') outcome.report = e;
+      else outcome.error ??= e;
       opts.onEvent?.(e);
     });
     err.on('line', (line) => {
@@ -66,24 +106,31 @@ export class SweepProcess {
       if (outcome.stderrTail.length > 40) outcome.stderrTail.shift();
       opts.onStderr?.(line);
     });
-    this.child.stdin!.on('error', () => { /* the child may exit before reading stdin */ });
-    const outClosed = new Promise<void>((r) => out.on('close', () => r()));
-    const errClosed = new Promise<void>((r) => err.on('close', () => r()));
+    if (l.protocol === 'fd3') {
+      const out = readline.createInterface({ input: this.child.stdout! });
+      out.on('line', (line) => opts.onStdout?.(line));
+      readers.push(out);
+    }
+    this.child.stdin?.on('error', () => { /* the child may exit before reading stdin */ });
+    const closed = Promise.all(readers.map((r) => new Promise<void>((res) => r.on('close', () => res()))));
     this.done = new Promise<SweepOutcome>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         this.exited = true;
+        if (firstPointTimer) clearTimeout(firstPointTimer);
         outcome.exitCode = code;
         outcome.signal = signal;
         outcome.cancelled = this.cancelRequested;
+        // Anything the child left running (DataLoader workers, a helper process) goes with it.
+        if (l.cancel === 'leader') this.signalGroup('SIGKILL');
         // Wait for the remaining buffered lines, but never hang on a grandchild holding the pipes open.
-        void Promise.race([Promise.all([outClosed, errClosed]), new Promise((r) => setTimeout(r, 500))]).then(() => {
-          out.removeAllListeners(); err.removeAllListeners();
+        void Promise.race([closed, new Promise((r) => setTimeout(r, 500))]).then(() => {
+          readers.forEach((r) => r.removeAllListeners());
           resolve(outcome);
         });
       };
       this.child.on('exit', finish);
       this.child.on('error', (e) => {
-        outcome.error = { type: 'error', message: `could not start the engine (${opts.nodePath ?? process.execPath}): ${e.message}` };
+        outcome.error = { type: 'error', message: `could not start ${l.label ?? 'the engine'} (${l.command}): ${e.message}`, code: 'spawn' };
         if (!this.exited) finish(null, null);
       });
     });
@@ -100,8 +147,12 @@ export class SweepProcess {
   async cancel(graceMs = 700): Promise<SweepOutcome> {
     if (!this.exited) {
       this.cancelRequested = true;
-      this.child.stdin?.end();
-      this.signalGroup('SIGTERM');
+      if (this.launch.cancel === 'stdin') {
+        this.child.stdin?.end();
+        this.signalGroup('SIGTERM');
+      } else {
+        try { this.child.kill('SIGTERM'); } catch { /* gone */ }
+      }
       const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
       await this.done;
       clearTimeout(timer);

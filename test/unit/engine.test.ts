@@ -7,6 +7,7 @@ import * as path from 'path';
 import { analyzeCurve, isSuggestion } from '../../src/core/analysis';
 import { loadConfig } from '../../src/engine/load';
 import { SweepProcess, type SweepOutcome } from '../../src/host/sweepProcess';
+import { tfjsLaunch } from '../../src/host/tfjsEngine';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ENGINE = path.join(ROOT, 'dist/engine.js');
@@ -14,7 +15,7 @@ const CLI = path.join(ROOT, 'bin/lr-finder.js');
 const EXAMPLES = ['iris/lr-finder.yaml', 'digits-cnn/lr-finder.yaml', 'diabetes/lr-finder.json', 'breast-cancer/lr-finder.yaml'];
 
 function sweep(configFile: string, args: string[] = []): Promise<SweepOutcome> {
-  return new SweepProcess({ enginePath: ENGINE, configFile, args }).done;
+  return new SweepProcess({ launch: tfjsLaunch({ enginePath: ENGINE, configFile, args }) }).done;
 }
 
 describe('engine: real sweeps on the examples', function () {
@@ -64,7 +65,7 @@ describe('engine: real sweeps on the examples', function () {
   });
 
   it('SIGTERM ends the sweep promptly with a cancelled end event', async () => {
-    const proc = new SweepProcess({ enginePath: ENGINE, configFile: path.join(ROOT, 'examples/digits-cnn/lr-finder.yaml'), args: ['--num-iter', '100000'] });
+    const proc = new SweepProcess({ launch: tfjsLaunch({ enginePath: ENGINE, configFile: path.join(ROOT, 'examples/digits-cnn/lr-finder.yaml'), args: ['--num-iter', '100000'] }) });
     await new Promise<void>((resolve) => {
       const t = setInterval(() => { if (fs.existsSync('/proc/' + proc.pid)) { clearInterval(t); resolve(); } }, 20);
     });
@@ -79,7 +80,7 @@ describe('engine: real sweeps on the examples', function () {
 
   it('builds the model from a model.json topology (model.path), with fresh weights', async () => {
     const cfg = path.join(ROOT, 'test/fixtures/model-json/lr-finder.yaml');
-    const out = await new SweepProcess({ enginePath: ENGINE, configFile: cfg, root: ROOT }).done;
+    const out = await new SweepProcess({ launch: tfjsLaunch({ enginePath: ENGINE, configFile: cfg, root: ROOT }) }).done;
     assert.ok(!out.error, out.error?.message);
     assert.strictEqual(out.hello!.config.model, 'Dense(16) → Dropout(0.1) → Dense(3)');
     assert.strictEqual(out.hello!.config.parameters, 131);
@@ -90,7 +91,7 @@ describe('engine: real sweeps on the examples', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-shape-'));
     fs.copyFileSync(path.join(ROOT, 'examples/iris/iris.csv'), path.join(dir, 'iris.csv'));
     fs.writeFileSync(path.join(dir, 'c.yaml'), fs.readFileSync(path.join(ROOT, 'examples/iris/lr-finder.yaml'), 'utf8').replace('inputShape: [4]', 'inputShape: [5]'));
-    const out = await new SweepProcess({ enginePath: ENGINE, configFile: path.join(dir, 'c.yaml'), root: dir }).done;
+    const out = await new SweepProcess({ launch: tfjsLaunch({ enginePath: ENGINE, configFile: path.join(dir, 'c.yaml'), root: dir }) }).done;
     assert.match(out.error!.message, /the model expects samples of shape \[5\] but the data gives \[4\]/);
     assert.ok(out.error!.line! > 0);
   });
@@ -122,7 +123,7 @@ describe('engine: real sweeps on the examples', function () {
     fs.copyFileSync(path.join(ROOT, 'examples/iris/iris.csv'), path.join(dir, 'iris.csv'));
     const cfg = fs.readFileSync(path.join(ROOT, 'examples/iris/lr-finder.yaml'), 'utf8').replace('path: iris.csv', 'path: ../iris.csv');
     fs.writeFileSync(path.join(dir, 'ws', 'c.yaml'), cfg);
-    const out = await new SweepProcess({ enginePath: ENGINE, configFile: path.join(dir, 'ws', 'c.yaml'), root: path.join(dir, 'ws') }).done;
+    const out = await new SweepProcess({ launch: tfjsLaunch({ enginePath: ENGINE, configFile: path.join(dir, 'ws', 'c.yaml'), root: path.join(dir, 'ws') }) }).done;
     assert.ok(out.error);
     assert.match(out.error!.message, /outside the workspace folder/);
     assert.strictEqual(out.error!.line, 9);
