@@ -16,8 +16,24 @@ function ensureHost() {
   if (r.status !== 0) throw new Error('installing the VS Code test host failed (scripts/vscode-host/install.sh)');
 }
 
+/** The Python the script engine's tests run under: it needs torch and pytest (CI installs Debian's python3-torch). */
+function testPython() {
+  for (const py of [process.env.LR_FINDER_TEST_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean)) {
+    if (spawnSync(py, ['-c', 'import torch, pytest'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  console.error('no Python with torch and pytest found (set LR_FINDER_TEST_PYTHON, or apt-get install python3-torch python3-pytest)');
+  return process.env.LR_FINDER_TEST_PYTHON || '/usr/bin/python3';
+}
+
 const stages = [
   { name: 'unit', cmd: [process.execPath, 'scripts/run-mocha.js', 'out/test/unit'] },
+  {
+    name: 'python', pytest: true,
+    // The script engine's hook inside real PyTorch scripts. No bytecode or cache files in the tree.
+    cmd: () => [testPython(), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'test/python'],
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+    present: () => fs.existsSync(path.join(root, 'test/python')),
+  },
   {
     name: 'host', needsHost: true,
     // The tests edit files: they get a fresh copy of the examples.
@@ -49,13 +65,18 @@ function run(stage) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const cmd = typeof stage.cmd === 'function' ? stage.cmd() : stage.cmd;
-    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...stage.env } });
     let counts;
     const scan = (buf, out) => {
       out.write(buf);
       for (const line of buf.toString().split('\n')) {
         const m = /^(?:\w+: )?(\d+) passed, (\d+) failed/.exec(line.trim());
         if (m) counts = { passed: +m[1], failed: +m[2] };
+        // pytest's closing line: "12 passed, 1 failed, 2 errors in 3.1s" (with or without ===)
+        if (stage.pytest && / in [\d.]+s/.test(line) && /\d+ (passed|failed|error)/.test(line)) {
+          const n = (w) => +(new RegExp(`(\\d+) ${w}`).exec(line)?.[1] ?? 0);
+          counts = { passed: n('passed'), failed: n('failed') + n('error') };
+        }
       }
     };
     child.stdout.on('data', (b) => scan(b, process.stdout));

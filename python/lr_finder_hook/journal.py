@@ -173,7 +173,9 @@ class Journal:
                 action = self._restore_one(path, kind, backup)
             except OSError as e:
                 action = "failed: %s" % (e.strerror or e)
-            if action:
+            if action == "removed-folder":
+                done.append({"path": rel + "/", "action": "removed"})
+            elif action:
                 done.append({"path": rel, "action": action})
         if self.backup_dir:
             shutil.rmtree(self.backup_dir, ignore_errors=True)
@@ -187,8 +189,8 @@ class Journal:
                 return None
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
-            else:
-                os.unlink(path)
+                return "removed-folder"
+            os.unlink(path)
             return "removed"
         if kind == "file":
             if exists and not os.path.islink(path) and os.path.isfile(path) and _same(path, backup):
