@@ -1,4 +1,7 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv from 'ajv';
 import { formatEvent, LineSplitter, parseEventLine, PROTOCOL_VERSION } from '../../src/core/protocol';
 
 describe('protocol parser', () => {
@@ -59,5 +62,37 @@ describe('protocol parser', () => {
     assert.deepStrictEqual(sp.push('{"a":1}\n{"b"'), ['{"a":1}']);
     assert.deepStrictEqual(sp.push(':2}\r\n'), ['{"b":2}']);
     assert.deepStrictEqual(sp.flush(), []);
+  });
+  const EVERY_EVENT = [
+    '{"type":"hello","protocol":1,"backend":"wasm","backendReason":"r","warnings":[],"config":{"model":"Dense(3)","numIter":100,"startLr":1e-7,"endLr":10}}',
+    '{"type":"hello","protocol":2,"engine":"tfjs","backend":"wasm","backendReason":"r","warnings":[],"config":{"startLr":1e-7,"endLr":10,"numIter":100,"mode":"exponential","stopFactor":4,"smoothing":0.98,"model":"Dense(3)"}}',
+    '{"type":"hello","protocol":2,"engine":"torch","backend":"cpu","backendReason":"PyTorch","warnings":["w"],"config":{"startLr":1e-7,"endLr":10,"numIter":100,"mode":"exponential","stopFactor":4,"smoothing":0.98},' +
+      '"script":{"python":"/usr/bin/python3","argv":["train.py"],"module":null,"cwd":"/w","torch":"1.13","device":"cpu","optimizers":[{"class":"Adam","module":"torch.optim.adam","groups":[{"lr":0.001,"params":10,"maxLr":0.01}]}],"options":[{"option":"--lr","dest":"lr","default":0.001,"value":0.001}],"filesRead":["c.yaml"]}}',
+    '{"type":"point","iteration":0,"lr":1e-7,"loss":0.5}',
+    '{"type":"point","iteration":1,"lr":1e-6,"loss":"NaN","valLoss":null}',
+    '{"type":"end","reason":"diverged","points":2,"seconds":0.1,"skipped":1}',
+    '{"type":"error","message":"m","file":"/w/train.py","line":3,"code":"script-failed"}',
+    '{"type":"report","blocked":[{"what":"torch.save","path":"a.pt"}],"restored":[{"path":"runs/","action":"removed"}],"outside":["/tmp/x"],"notes":[]}',
+  ];
+  it('the schema and the reader agree on every event type of both versions', () => {
+    const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../schemas/protocol.schema.json'), 'utf8'));
+    const validate = new Ajv({ strict: false }).compile(schema);
+    const types = new Set<string>();
+    for (const line of EVERY_EVENT) {
+      const r = parseEventLine(line);
+      assert.ok(r.ok, `${line}: ${!r.ok ? r.error : ''}`);
+      types.add(r.event.type);
+      assert.ok(validate(JSON.parse(line)), `${line}: ${JSON.stringify(validate.errors)}`);
+      if (r.event.type !== 'hello' || JSON.parse(line).protocol === 2) assert.ok(validate(JSON.parse(formatEvent(r.event))), `re-encoded ${line}`);
+    }
+    assert.deepStrictEqual([...types].sort(), ['end', 'error', 'hello', 'point', 'report']);
+  });
+  it('reads a version 1 hello as the tfjs engine, and the script summary of a version 2 one', () => {
+    const v1 = parseEventLine(EVERY_EVENT[0]);
+    assert.ok(v1.ok && v1.event.type === 'hello' && v1.event.engine === 'tfjs');
+    const v2 = parseEventLine(EVERY_EVENT[2]);
+    assert.ok(v2.ok && v2.event.type === 'hello');
+    assert.deepStrictEqual(v2.event.script?.optimizers[0].groups[0], { lr: 0.001, params: 10, maxLr: 0.01 });
+    assert.ok(!parseEventLine('{"type":"hello","protocol":2,"backend":"cpu","config":{"numIter":"x"}}').ok);
   });
 });
