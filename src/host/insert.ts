@@ -11,6 +11,7 @@ import { parseConfigText } from '../core/config';
 import { formatLr, roundSignificant } from '../core/format';
 import { formatLikeOriginal, languageOf, locateLearningRates, relocate, type LrLiteral } from '../core/locate';
 import type { ScriptSummary } from '../core/protocol';
+import { findOptionValue, locateLaunchArg } from '../core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates, type Candidate } from '../core/scriptTarget';
 
 export interface InsertTarget {
@@ -109,13 +110,19 @@ export function describeScriptTarget(candidates: Candidate[], summary: ScriptSum
   return 'nowhere yet: no LR literal found in the script or the files it read';
 }
 
-export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummary | undefined, root: string, lr: number, opts: WriteOptions): Promise<InsertResult> {
+/** Where the script's arguments came from, when an LR is rewritten there. */
+export interface ArgsOrigin {
+  kind: 'launch' | 'setting';
+  /** The launch configuration's name. */
+  name?: string;
+  folder?: vscode.Uri;
+}
+
+export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummary | undefined, root: string, lr: number, opts: WriteOptions, origin?: ArgsOrigin): Promise<InsertResult> {
   const rounded = roundSignificant(lr, opts.digits);
   const value = formatLr(rounded, opts.digits);
   const cli = lrFromCommandLine(summary);
-  if (cli) {
-    return { ok: false, text: `The script's LR came from the command line (${cli.option} ${cli.value}): change it there to ${value} (in lrFinder.script.args or the launch configuration).` };
-  }
+  if (cli) return writeArgument(cli.option, rounded, opts, origin);
   const candidates = await scriptCandidates(script, summary, root);
   if (!candidates.length) {
     return { ok: false, text: `No learning-rate literal found in ${path.basename(script.fsPath)} or the workspace files it read; expected e.g. lr=1e-3, --lr default=0.001 or "lr": 3e-4.` };
@@ -138,6 +145,35 @@ export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummar
   if (!chosen) return { ok: false, text: 'Cancelled: no learning rate was chosen.' };
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(chosen.file));
   return writeLiteral(doc, chosen.literal, rounded, opts);
+}
+
+/** An LR given on the command line: rewritten in launch.json's args (one undoable edit) or in lrFinder.script.args. */
+async function writeArgument(option: string, rounded: number, opts: WriteOptions, origin: ArgsOrigin | undefined): Promise<InsertResult> {
+  if (origin?.kind === 'launch' && origin.folder) {
+    const uri = vscode.Uri.joinPath(origin.folder, '.vscode', 'launch.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const at = locateLaunchArg(doc.getText(), origin.name, option);
+    if (!at) return { ok: false, text: `The LR came from ${option} in the launch configuration "${origin.name}", but its value could not be found in launch.json; nothing was written.` };
+    const newText = formatLikeOriginal(at.text, rounded);
+    if (opts.confirm) {
+      const answer = await vscode.window.showInformationMessage(`Set ${option} to ${newText} in launch.json ("${origin.name}")?`,
+        { modal: true, detail: `Currently ${at.text}: the script's LR comes from its command line. Ctrl+Z undoes the change.` }, 'Write');
+      if (answer !== 'Write') return { ok: false, text: 'Not written.' };
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(doc.positionAt(at.offset), doc.positionAt(at.offset + at.length)), newText);
+    if (!(await vscode.workspace.applyEdit(edit))) return { ok: false, text: 'VS Code refused the edit to launch.json; nothing was written.' };
+    await doc.save();
+    return { ok: true, text: `Wrote ${newText} to launch.json ("${origin.name}": ${option}, was ${at.text}).` };
+  }
+  const c = vscode.workspace.getConfiguration('lrFinder', origin?.folder);
+  const args = [...c.get<string[]>('script.args', [])];
+  const hit = findOptionValue(args, option);
+  if (!hit || !/^[0-9.eE+-]+$/.test(hit.text)) return { ok: false, text: `The script's LR came from its command line (${option}); change it there to ${formatLr(rounded)}.` };
+  const newText = formatLikeOriginal(hit.text, rounded);
+  args[hit.index] = args[hit.index].slice(0, hit.start) + newText;
+  await c.update('script.args', args, origin?.folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace);
+  return { ok: true, text: `Wrote ${newText} to lrFinder.script.args (${option}, was ${hit.text}).` };
 }
 
 /** Confirm, locate the literal again in the current text, and write it as one edit; then show it. */

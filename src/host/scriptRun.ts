@@ -19,6 +19,8 @@ export interface ScriptPlan {
   env?: Record<string, string>;
   /** "launch.json: Train", "lrFinder.script.args". */
   argsSource: string;
+  /** The launch configuration that gave the arguments, if one did. */
+  launchName?: string;
   root: string;
 }
 
@@ -49,7 +51,7 @@ export async function planScriptRun(uri: vscode.Uri): Promise<ScriptPlan | undef
     if (why) throw new Error(`The launch configuration "${launch.name}" is ${why}: LR Finder does not run range tests across processes yet. Run the script as one process.`);
     plan = {
       ...(launch.module ? { module: launch.module } : { script: uri.fsPath }),
-      args, env, cwd: launch.cwd ? vars(launch.cwd) : root, argsSource: `launch.json: ${launch.name ?? '(unnamed)'}`, root,
+      args, env, cwd: launch.cwd ? vars(launch.cwd) : root, argsSource: `launch.json: ${launch.name ?? '(unnamed)'}`, launchName: launch.name, root,
     };
   } else {
     const args = c.get<string[]>('script.args', []).map(vars);

@@ -267,6 +267,14 @@ export class SweepController implements vscode.Disposable {
     }
   }
 
+  private argsOrigin() {
+    const plan = this.source?.plan;
+    if (!plan || !this.configUri) return undefined;
+    const folder = vscode.workspace.getWorkspaceFolder(this.configUri)?.uri;
+    return plan.launchName !== undefined || plan.argsSource.startsWith('launch.json')
+      ? { kind: 'launch' as const, name: plan.launchName, folder } : { kind: 'setting' as const, folder };
+  }
+
   /** A script's failure: its message, a link to the traceback's line, and what to do. */
   private async showScriptError(e: ErrorEvent, exitCode: number | null) {
     const actions: string[] = [];
@@ -330,7 +338,7 @@ export class SweepController implements vscode.Disposable {
       const script = this.source?.kind === 'script' || (!this.source && isPythonFile(this.configUri));
       const root = vscode.workspace.getWorkspaceFolder(this.configUri)?.uri.fsPath ?? path.dirname(this.configUri.fsPath);
       const r = script
-        ? await insertIntoScript(this.configUri, this.record?.hello?.script, this.source?.plan?.root ?? root, lr, opts)
+        ? await insertIntoScript(this.configUri, this.record?.hello?.script, this.source?.plan?.root ?? root, lr, opts, this.argsOrigin())
         : await insertLearningRate(this.configUri, lr, opts);
       this.panel?.post(PickResultMessage.make(r));
       if (r.ok) log().info(r.text); else if (!/^(Cancelled|Not written)/.test(r.text)) void vscode.window.showWarningMessage(r.text);

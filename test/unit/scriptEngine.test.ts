@@ -14,6 +14,7 @@ import { locateLearningRates } from '../../src/core/locate';
 import { optimizerConstructions } from '../../src/core/optimizerCalls';
 import { parseEventLine, type HelloEvent, type ScriptSummary } from '../../src/core/protocol';
 import { reportLine } from '../../src/core/scriptReport';
+import { findOptionValue, locateLaunchArg } from '../../src/core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates } from '../../src/core/scriptTarget';
 import { adopt } from '../../src/core/settingsAdopt';
 import { RepeatedSweep } from '../../src/host/repeatedSweep';
@@ -191,6 +192,15 @@ describe('script flow: pure parts', () => {
     assert.match(describeRun(hello.event), /AdamW \(2 groups, LR 1e-4\/1e-3\), LR 1e-7 → 10 over 100 steps/);
     assert.match(subtitle(hello.event), /PyTorch 1\.13 on cpu/);
     assert.strictEqual(commandLine({ ...summary, module: 'pkg.train', argv: ['/w/pkg/train.py', 'a b'] }), "/usr/bin/python3 -m pkg.train 'a b'");
+  });
+  it('an LR on the command line is found in launch.json args, number only', () => {
+    const text = '{\n  // runs\n  "configurations": [\n    {"name": "A", "args": ["--lr", "0.01"]},\n    {"name": "B", "args": ["--epochs", "3", "--lr=3e-4",],},\n  ]\n}\n';
+    const a = locateLaunchArg(text, 'A', '--lr')!;
+    assert.strictEqual(text.slice(a.offset, a.offset + a.length), '0.01');
+    const b = locateLaunchArg(text, 'B', '--lr')!;
+    assert.strictEqual(text.slice(b.offset, b.offset + b.length), '3e-4');
+    assert.strictEqual(locateLaunchArg(text, 'C', '--lr'), undefined);
+    assert.deepStrictEqual(findOptionValue(['--lr=1e-3'], '--lr'), { index: 0, start: 5, text: '1e-3' });
   });
   it('the report in one line', () => {
     assert.strictEqual(reportLine({ type: 'report', blocked: [], restored: [], outside: [], notes: [] }), 'Your folder is as it was: the script wrote nothing there.');
