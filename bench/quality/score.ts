@@ -6,7 +6,8 @@
  * / (best seed-mean loss of the grid) - 1. LRs outside the grid take the value at the nearer end of the grid.
  */
 import { analyzeCurve, isSuggestion, type SweepSettings } from '../../src/core/analysis';
-import { recommend, recommendFromRuns } from '../../src/core/recommend';
+import { recommend } from '../../src/core/recommend';
+import { medianLr, suggestionsFromRuns } from '../../src/core/repeats';
 import type { Protocol } from './schedule';
 
 export const METHODS = ['valley', 'slide', 'minimum', 'steep', 'steepest', 'recommended'] as const;
@@ -88,12 +89,7 @@ export function picksFor(curve: CurveRecord, sweep: SweepSettings): Picks {
 }
 
 /** Median in log space of the available picks (the middle one of three). */
-export function medianPick(xs: (number | undefined)[]): number | undefined {
-  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x) && x > 0).sort((a, b) => a - b);
-  if (!v.length) return undefined;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : Math.sqrt(v[m - 1] * v[m]);
-}
+export const medianPick = medianLr;
 
 export interface TaskScore {
   name: string;
@@ -121,10 +117,12 @@ function byMethod(f: (m: Method) => number): Record<Method, number> {
 export function scoreTask(t: TaskRecord): TaskScore {
   const picksPerCurve = t.curves.map((c) => picksFor(c, t.sweep));
   const picks = picksPerCurve[0];
-  const picksK = Object.fromEntries(METHODS.map((m) => [m, medianPick(picksPerCurve.map((p) => p[m]))])) as Picks;
+  // K = 3: exactly what the panel's Repeat ×3 shows (core/repeats.ts suggestionsFromRuns).
+  let picksK = Object.fromEntries(METHODS.map((m) => [m, medianPick(picksPerCurve.map((p) => p[m]))])) as Picks;
   if (t.curves.length > 1) {
-    const r = recommendFromRuns(t.curves.map((c) => ({ lrs: c.lrs, losses: c.losses })), t.sweep);
-    picksK.recommended = 'lr' in r ? r.lr : undefined;
+    const runs = t.curves.map((c) => c.lrs.map((lr, i) => ({ type: 'point' as const, iteration: i, lr, loss: c.losses[i] })));
+    const s = suggestionsFromRuns(runs, t.sweep, t.curves[0].lrs);
+    picksK = Object.fromEntries(METHODS.map((m) => [m, 'lr' in s[m] ? (s[m] as { lr: number }).lr : undefined])) as Picks;
   }
   const out: TaskScore = {
     name: t.name, holdout: t.holdout, bestLr: {}, bestLoss: {}, picks, picksPerCurve, picksK,

@@ -1,4 +1,5 @@
 /** `lr-finder suggest CURVE.json`: fastai's suggestions (and ours) for a curve recorded by any framework. */
+import { FASTAI_METHODS } from '../core/suggestions';
 import * as fs from 'fs';
 import { analyzeCurve, isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
 import { fromWire } from '../core/protocol';
@@ -50,7 +51,8 @@ export function parseCurve(text: string, file: string): Curve {
   };
 }
 
-const JSON_METHODS: SuggestionName[] = ['valley', 'slide', 'minimum', 'steep', 'steepest'];
+// fastai's four and the steepest slope as {lr, index}; the recommendation and the minimum point have their own shapes.
+const JSON_METHODS = [...FASTAI_METHODS, 'steepest'] as const;
 
 export function suggestionsJson(a: Analysis) {
   const suggestions: Record<string, { lr: number; index: number } | null> = {};

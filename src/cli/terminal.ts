@@ -1,9 +1,13 @@
 /** Terminal output of the CLI: the curve as a text plot and the suggestions table. Pure string building. */
 import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
 import { formatLoss, formatLr } from '../core/format';
+import { SUGGESTIONS, suggestionSpec } from '../core/suggestions';
 
-// Drawn in this order, so the recommendation wins a shared cell.
-const MARKS: Partial<Record<SuggestionName, string>> = { valley: 'V', steepest: 'S', minimumPoint: 'M', recommended: 'R' };
+// Drawn in this order, so the recommendation wins a shared cell; letters and words are the registry's.
+const DRAWN: SuggestionName[] = ['valley', 'steepest', 'minimumPoint', 'recommended'];
+const MARKS = DRAWN.map((n) => [n, suggestionSpec(n).letter ?? '*'] as const);
+const LEGEND = ['recommended', 'steepest', 'minimumPoint', 'valley'].map((n) => suggestionSpec(n as SuggestionName))
+  .map((s) => `${s.letter} ${s.fastai ? `fastai ${s.mark}` : s.mark}`).join('   ');
 
 /** Smoothed loss against log10(lr), `width` x `height` characters, with R (recommended), S (steepest), M (minimum), V (valley). */
 export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, height = 16): string {
@@ -20,9 +24,9 @@ export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, heigh
   const col = (x: number) => Math.min(width - 1, Math.max(0, Math.round(((x - xmin) / (xmax - xmin || 1)) * (width - 1))));
   const row = (y: number) => Math.min(height - 1, Math.max(0, Math.round(((hi - Math.min(y, hi)) / (hi - lo)) * (height - 1))));
   for (const p of pts) grid[row(p.y)][col(p.x)] = p.y > hi ? '^' : '·';
-  for (const [name, mark] of Object.entries(MARKS)) {
-    const s = a.suggestions[name as SuggestionName];
-    if (isSuggestion(s) && s.index < lrs.length && Number.isFinite(a.smoothed[s.index])) grid[row(a.smoothed[s.index])][col(Math.log10(lrs[s.index]))] = mark!;
+  for (const [name, mark] of MARKS) {
+    const s = a.suggestions[name];
+    if (isSuggestion(s) && s.index < lrs.length && Number.isFinite(a.smoothed[s.index])) grid[row(a.smoothed[s.index])][col(Math.log10(lrs[s.index]))] = mark;
   }
   const label = (y: number) => formatLoss(y).padStart(8);
   const lines = grid.map((r, k) => {
@@ -32,24 +36,19 @@ export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, heigh
   lines.push(`${' '.repeat(8)} └${'─'.repeat(width)}`);
   const left = formatLr(10 ** xmin), right = formatLr(10 ** xmax);
   lines.push(`${' '.repeat(10)}${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}   learning rate (log scale)`);
-  lines.push(`${' '.repeat(10)}R recommended   S steepest slope   M minimum   V fastai valley`);
+  lines.push(`${' '.repeat(10)}${LEGEND}`);
   return lines.join('\n');
 }
 
-const ORDER: SuggestionName[] = ['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
-const LABEL: Record<SuggestionName, string> = {
-  steepest: 'steepest slope', valley: 'valley (fastai)', slide: 'slide (fastai)', minimum: 'minimum/10 (fastai)',
-  steep: 'steep (fastai)', minimumPoint: 'minimum point', recommended: 'recommended (ours)',
-};
 
 export function suggestionTable(lrs: readonly number[], a: Analysis, spread?: Partial<Record<SuggestionName, { min: number; max: number; lrs: number[] }>>): string {
   void lrs;
-  const rows = ORDER.map((name) => {
+  const rows = SUGGESTIONS.map(({ name, cli }) => {
     const s = a.suggestions[name];
-    if (!isSuggestion(s)) return `  ${LABEL[name].padEnd(20)} ${'—'.padEnd(9)} ${s.reason}`;
+    if (!isSuggestion(s)) return `  ${cli.padEnd(20)} ${'—'.padEnd(9)} ${s.reason}`;
     const sp = spread?.[name];
     const range = sp ? ` [${sp.lrs.length} runs: ${formatLr(sp.min)} … ${formatLr(sp.max)}]` : '';
-    return `  ${LABEL[name].padEnd(20)} ${formatLr(s.lr).padEnd(9)} ${s.explanation}${range}`;
+    return `  ${cli.padEnd(20)} ${formatLr(s.lr).padEnd(9)} ${s.explanation}${range}`;
   });
   return ['  suggestion           LR        why', ...rows].join('\n');
 }

@@ -4,6 +4,7 @@
  */
 import { isSuggestion, type Analysis, type SuggestionName } from './analysis';
 import { formatLoss, formatLr } from './format';
+import { SUGGESTION_NAMES, suggestionSpec } from './suggestions';
 
 export interface ChartTheme {
   foreground: string;
@@ -90,9 +91,6 @@ export function analysisRows(lrs: readonly number[], losses: readonly number[], 
   });
 }
 
-const MARK_LABEL: Partial<Record<SuggestionName, string>> = {
-  steepest: 'steepest slope', minimumPoint: 'minimum', valley: 'valley', slide: 'slide', minimum: 'min/10', steep: 'steep', recommended: 'recommended',
-};
 
 /** Annotated points: steepest, minimum, and the recommended suggestion (if it is another one). */
 export function markRows(a: Analysis, recommended: SuggestionName | undefined): MarkRow[] {
@@ -107,7 +105,7 @@ export function markRows(a: Analysis, recommended: SuggestionName | undefined): 
     const isRec = name === recommended;
     rows.push({
       name, lr: s.lr, loss, recommended: isRec,
-      label: `${MARK_LABEL[name] ?? name}${isRec ? ' ★' : ''} ${formatLr(s.lr)}`,
+      label: `${suggestionSpec(name).mark}${isRec ? ' ★' : ''} ${formatLr(s.lr)}`,
       explanation: s.explanation,
     });
   }
@@ -196,7 +194,7 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
         x, y: y('loss'),
         color: {
           field: 'name', type: 'nominal', legend: null,
-          scale: { domain: ['steepest', 'minimumPoint', 'valley', 'slide', 'minimum', 'steep', 'recommended'], range: [t.steepest, t.minimum, t.recommended, t.recommended, t.recommended, t.recommended, t.recommended] },
+          scale: { domain: [...SUGGESTION_NAMES], range: SUGGESTION_NAMES.map((n) => (n === 'steepest' ? t.steepest : n === 'minimumPoint' ? t.minimum : t.recommended)) },
         },
       },
     },

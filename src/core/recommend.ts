@@ -18,7 +18,9 @@
  * The edge is the lowest running-median loss before the loss first turns up (by 20% of its total drop, once half the
  * drop is done), so a noisy tail cannot move it.
  */
-import { analyzeCurve, isSuggestion, runningMedian, type Analysis, type SuggestionName, type SweepSettings } from './analysis';
+import type { Analysis, SuggestionOrReason } from './analysis';
+import { runningMedian } from './curve';
+import type { SuggestionName } from './suggestions';
 import { formatLr } from './format';
 
 export interface Recommendation {
@@ -38,6 +40,7 @@ export const EDGE_FACTOR = 3;
 /** The edge is where the running-median loss first rises this fraction of the total drop above its lowest value so far. */
 const RISE_FRACTION = 0.2;
 const FASTAI: SuggestionName[] = ['valley', 'slide', 'minimum', 'steep'];
+const isSuggestion = (s: SuggestionOrReason | undefined): s is Extract<SuggestionOrReason, { lr: number }> => !!s && 'lr' in s;
 /** findEdge's reason when the curve has no descent at all. */
 const NO_DESCENT = 'the loss never falls below its starting level';
 
@@ -126,26 +129,4 @@ function recommendUnsafe(lrs: readonly number[], losses: readonly number[], a: A
     method: `median of ${estimates.length} estimates (${from})`,
     explanation: `Recommended ${formatLr(lr)}, the middle of ${estimates.length} estimates (${listed})${caveat}.`,
   };
-}
-
-export interface Run {
-  lrs: readonly number[];
-  losses: readonly number[];
-}
-
-/** Several range tests of the same config: the median (in log LR) of the per-run recommendations. */
-export function recommendFromRuns(runs: readonly Run[], settings: Partial<SweepSettings> = {}): RecommendationOrReason {
-  try {
-    const recs = runs.map((r) => recommend(r.lrs, r.losses, analyzeCurve(r.lrs, r.losses, settings)))
-      .filter((r): r is Recommendation => 'lr' in r).sort((x, y) => x.lr - y.lr);
-    if (!recs.length) return { reason: runs.length ? 'no run gave a recommendation' : 'no runs' };
-    const mid = recs[(recs.length - 1) >> 1];
-    return {
-      ...mid, method: `median of ${recs.length} runs`,
-      explanation: `Recommended ${formatLr(mid.lr)}, the middle of the recommendations of ${recs.length} range tests ` +
-        `(${recs.map((r) => formatLr(r.lr)).join(', ')}), each the middle of fastai's four suggestions and a third of its edge.`,
-    };
-  } catch (e) {
-    return { reason: `no recommendation: ${(e as Error)?.message ?? String(e)}` };
-  }
 }

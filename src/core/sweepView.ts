@@ -6,7 +6,8 @@ import { SmoothedLoss } from './fastai';
 import { formatLr, roundSignificant } from './format';
 import type { SuggestionView, SweepView } from './messages';
 import type { EndEvent, HelloEvent, PointEvent } from './protocol';
-import { runBand, suggestionSpread } from './repeats';
+import { runBand, suggestionSpread, suggestionsFromRuns } from './repeats';
+import { SUGGESTION_NAMES, suggestionSpec } from './suggestions';
 
 /** Everything the host keeps about one sweep; also what a restored panel is rebuilt from. */
 export interface SweepRecord {
@@ -31,14 +32,15 @@ export interface ViewOptions {
   target: string;
 }
 
-export const SUGGESTION_LABELS: Record<SuggestionName, string> = {
-  steepest: 'Steepest slope', valley: 'Valley (fastai default)', slide: 'Slide (fastai)', minimum: 'Minimum ÷ 10 (fastai)',
-  steep: 'Steep (fastai)', minimumPoint: 'Minimum (do not pick)', recommended: 'Recommended (LR Finder)',
-};
-const LIST_ORDER: SuggestionName[] = ['recommended', 'steepest', 'valley', 'slide', 'minimum', 'steep', 'minimumPoint'];
-
+/**
+ * The analysis the panel shows, the keyboard command inserts and the report prints: the curve's own, or for repeated
+ * sweeps the median curve with each suggestion taken from the runs (suggestionsFromRuns, what the benchmarks score).
+ */
 export function analyzeRecord(r: SweepRecord): Analysis {
-  return analyzeCurve(r.points.map((p) => p.lr), r.points.map((p) => p.loss), r.settings);
+  const lrs = r.points.map((p) => p.lr);
+  const a = analyzeCurve(lrs, r.points.map((p) => p.loss), r.settings);
+  if (r.runs && r.runs.length > 1 && r.end) a.suggestions = suggestionsFromRuns(r.runs, r.settings, lrs);
+  return a;
 }
 
 /** Live rows with a running fastai-smoothed loss, for points streamed before the analysis exists. */
@@ -99,12 +101,12 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
 }
 
 export function suggestionViews(a: Analysis, o: ViewOptions): SuggestionView[] {
-  const order = [o.recommended, ...LIST_ORDER.filter((n) => n !== o.recommended)];
+  const order = [o.recommended, ...SUGGESTION_NAMES.filter((n) => n !== o.recommended)];
   return order.map((name) => {
     const s = a.suggestions[name];
-    if (!isSuggestion(s)) return { name, label: SUGGESTION_LABELS[name], explanation: `No suggestion: ${s.reason}.`, recommended: name === o.recommended };
+    if (!isSuggestion(s)) return { name, label: suggestionSpec(name).label, explanation: `No suggestion: ${s.reason}.`, recommended: name === o.recommended };
     return {
-      name, label: SUGGESTION_LABELS[name], lr: s.lr, text: formatLr(roundSignificant(s.lr, o.digits), o.digits),
+      name, label: suggestionSpec(name).label, lr: s.lr, text: formatLr(roundSignificant(s.lr, o.digits), o.digits),
       explanation: s.explanation, recommended: name === o.recommended,
     };
   });
