@@ -18,6 +18,8 @@ from .sweep import StopRule, schedule_lr
 
 ENGINE = "torch"
 _MAIN_PID_VAR = "LR_FINDER_MAIN_PID"
+_JOURNAL_VAR = "LR_FINDER_JOURNAL_DIR"
+_CHILD_JOURNAL = None
 
 
 class SweepStop(SystemExit):
@@ -50,6 +52,9 @@ class State:
         self.depth = 0  # Nesting of patched step calls
         self.in_step = None  # The first loss that went through backward inside the current step (closures)
         self.pending = []  # Losses that went through backward since the last counted step
+        self.pending_mark = 0  # len(pending) after the last outer step of any optimizer
+        self.other = None  # A non-primary optimizer stepping repeatedly (a new training phase?)
+        self.other_count = 0
         self.counted = 0  # Counted steps (== points sent)
         self.skipped = 0  # GradScaler steps that skipped the optimizer step (inf/NaN gradients)
         self.hello_sent = False
@@ -101,13 +106,18 @@ def install():
     if STATE is not None:
         return
     main_pid = os.environ.get(_MAIN_PID_VAR)
-    if main_pid and main_pid != str(os.getpid()):
-        return  # A child of the sweep's process (a DataLoader worker, a subprocess): passive.
-    os.environ[_MAIN_PID_VAR] = str(os.getpid())
     request = json.loads(os.environ["LR_FINDER_REQUEST"])
+    if main_pid and main_pid != str(os.getpid()):
+        _install_child(request)  # A Python the sweep's process started (a spawned DataLoader worker, a subprocess)
+        return
+    os.environ[_MAIN_PID_VAR] = str(os.getpid())
     fd = os.environ.get("LR_FINDER_PROTOCOL_FD")
     channel = Channel(int(fd) if fd else None)
-    journal = Journal(request.get("root") or os.getcwd())
+    import tempfile
+
+    shared = tempfile.mkdtemp(prefix="lr-finder-journal-")
+    os.environ[_JOURNAL_VAR] = shared
+    journal = Journal(request.get("root") or os.getcwd(), shared)
     STATE = State(request, channel, journal)
     sys.dont_write_bytecode = True
 
@@ -135,8 +145,23 @@ def install():
 
 def _audit(event, args):
     st = STATE
-    if st is not None and st.active:
-        st.journal.audit(event, args)
+    if st is None or st.finished:
+        return
+    if not st.active:  # A forked child (a DataLoader worker): it journals into the shared folder.
+        st.journal.become_child()
+    st.journal.audit(event, args)
+
+
+def _install_child(request):
+    """A child Python: journal its writes for the main process to undo; nothing else."""
+    global _CHILD_JOURNAL
+    shared = os.environ.get(_JOURNAL_VAR)
+    if not shared or not os.path.isdir(shared):
+        return
+    _CHILD_JOURNAL = Journal(request.get("root") or os.getcwd(), shared)
+    _CHILD_JOURNAL.become_child()
+    sys.dont_write_bytecode = True
+    sys.addaudithook(lambda event, args: _CHILD_JOURNAL.audit(event, args))
 
 
 def _on_sigterm(signum, frame):
@@ -215,8 +240,11 @@ def finish():
     st.finished = True
     if not st.ended and st.error is None:
         _explain_early_end(st)
+    st.blocked.extend(st.journal.merge_children())
     restored = st.journal.restore()
-    report = {"type": "report", "blocked": st.blocked, "restored": restored, "outside": st.journal.outside,
+    # Only what is still there: Python's own probes of the temp folder come and go.
+    outside = [p for p in st.journal.outside if os.path.lexists(p)]
+    report = {"type": "report", "blocked": st.blocked, "restored": restored, "outside": outside,
               "notes": list(st.notes)}
     if st.journal.untracked:
         report["notes"].append("%d file operations relative to a folder descriptor could not be journaled."

@@ -4,23 +4,32 @@ A Python audit hook sees every `open` for writing, rename, remove, mkdir, rmdir 
 first time a path inside the workspace is touched, its state is saved (a copy of the file in a folder outside the
 workspace, or "absent"). At exit every saved path is put back: files rewritten byte for byte, new files and folders
 removed, removed ones recreated. Writes by C code that bypass Python's I/O (torch.save's C++ writer is blocked
-separately) and writes by other processes are not seen; writes outside the workspace are listed, not undone.
+separately) are not seen; writes outside the workspace are listed, not undone.
+
+Child processes (DataLoader workers, forked or spawned, and any Python the script starts) journal too: they save into
+the same folder and append their entries to a file of their own there, which the main process reads when it restores.
+For a path several processes touched, the earliest saved state wins.
 """
+import json
 import os
 import shutil
 import stat
 import tempfile
+import time
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _IGNORED_OUTSIDE = ("/dev/", "/proc/", "/sys/")
 
 
 class Journal:
-    def __init__(self, root, max_outside=50):
+    def __init__(self, root, shared_dir=None, max_outside=50):
         self.root = os.path.realpath(root)
-        self.backup_dir = None
+        self.backup_dir = shared_dir
         self.saved = {}  # path -> ("file", backup) | ("absent", None) | ("dir", None) | ("tree", backup)
+        self.times = {}  # path -> when it was saved
         self.order = []
+        self.child_pid = None  # Set in a child process: its entries go to a file in the shared folder
+        self.child_blocked = []
         self.outside = []
         self.max_outside = max_outside
         self.untracked = 0  # operations relative to a directory descriptor
@@ -53,7 +62,70 @@ class Journal:
     def _backup_path(self):
         if self.backup_dir is None:
             self.backup_dir = tempfile.mkdtemp(prefix="lr-finder-journal-")
-        return os.path.join(self.backup_dir, str(len(self.order)))
+        return os.path.join(self.backup_dir, "%d-%d" % (os.getpid(), len(self.order)))
+
+    def become_child(self):
+        """In a child process: from now on, new entries also go to this process's file in the shared folder."""
+        if self.child_pid != os.getpid():
+            self.child_pid = os.getpid()
+            self.order = list(self.order)
+
+    def _record(self, path, entry):
+        self.saved[path] = entry
+        self.times[path] = time.time()
+        self.order.append(path)
+        if self.child_pid is not None and self.backup_dir:
+            self._append_child({"path": path, "kind": entry[0], "backup": entry[1], "t": self.times[path]})
+
+    def note_blocked(self, what, path):
+        if self.child_pid is not None and self.backup_dir:
+            self._append_child({"blocked": what, "path": path})
+
+    def _append_child(self, obj):
+        self.enabled = False
+        try:
+            fd = os.open(os.path.join(self.backup_dir, "child-%d.jsonl" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, (json.dumps(obj) + "\n").encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+        finally:
+            self.enabled = True
+
+    def merge_children(self):
+        """The main process, before restoring: take in what the child processes saved."""
+        if not self.backup_dir or not os.path.isdir(self.backup_dir):
+            return []
+        blocked = []
+        for name in sorted(os.listdir(self.backup_dir)):
+            if not (name.startswith("child-") and name.endswith(".jsonl")):
+                continue
+            try:
+                with open(os.path.join(self.backup_dir, name)) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if "blocked" in e:
+                    blocked.append({"what": e["blocked"], "path": e["path"]})
+                    continue
+                path = e.get("path")
+                if not path or not self.inside(path):
+                    continue
+                if path not in self.saved or e["t"] < self.times.get(path, float("inf")):
+                    if path in self.saved:
+                        self.order.remove(path)
+                    self.saved[path] = (e["kind"], e.get("backup"))
+                    self.times[path] = e["t"]
+                    self.order.append(path)
+        self.order.sort(key=lambda p: self.times.get(p, 0.0))
+        return blocked
 
     def save(self, path):
         """Remember the current state of `path` (once)."""
@@ -73,8 +145,7 @@ class Journal:
             entry = ("absent", None) if not os.path.lexists(path) else ("unsaved", None)
         finally:
             self.enabled = True
-        self.saved[path] = entry
-        self.order.append(path)
+        self._record(path, entry)
 
     def save_tree(self, path):
         if path in self.saved or not self.inside(path) or not os.path.isdir(path):
@@ -88,8 +159,7 @@ class Journal:
             entry = ("unsaved", None)
         finally:
             self.enabled = True
-        self.saved[path] = entry
-        self.order.append(path)
+        self._record(path, entry)
 
     def _touch(self, raw, follow=True):
         try:

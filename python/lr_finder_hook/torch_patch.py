@@ -153,6 +153,20 @@ def _outer_step(st, rec, original, opt, args, kwargs):
         for r in st.optimizers:
             _observe_max_lr(r)
         hello(st)
+    if rec is not st.primary:
+        # Another optimizer stepping again and again while the first one no longer does: the script built a new one
+        # (a second training phase). The sweep goes on with it.
+        st.other_count = st.other_count + 1 if st.other is rec else 1
+        st.other = rec
+        if st.other_count >= 2 and rec.alias_of is None:
+            st.notes.append("The script built a new optimizer (%s) after %d steps and stopped stepping %s: the sweep "
+                            "went on with %s." % (rec.cls.__name__, st.counted, st.primary.cls.__name__, rec.cls.__name__))
+            st.primary = rec
+            lrs = [lr for lr in rec.initial if lr]
+            st.ref_lr = max(lrs) if lrs else st.ref_lr
+            st.pending = st.pending[st.pending_mark:]
+    else:
+        st.other, st.other_count = None, 0
     primary = rec is st.primary
     i = st.index if primary else max(0, st.index - 1)
     lr = st.lr_at(i)
@@ -163,10 +177,12 @@ def _outer_step(st, rec, original, opt, args, kwargs):
         result = original(opt, *args, **kwargs)
     finally:
         st.depth = 0
+    st.pending_mark = len(st.pending)
     if not primary:
         return result
     losses = st.pending
     st.pending = []
+    st.pending_mark = 0
     if st.in_step is not None:
         losses.append(st.in_step)
     st.in_step = None
@@ -358,9 +374,12 @@ def _patch_io(torch):
     @functools.wraps(original_save)
     def save(obj, f, *args, **kwargs):
         st = _STATE
-        if st is not None and st.active and _is_path(f):
+        if st is not None and not st.finished and _is_path(f):
             path = os.path.abspath(os.fsdecode(os.fspath(f)))
-            if len(st.blocked) < 100:
+            if not st.active:  # A forked DataLoader worker: the main process reports it
+                st.journal.become_child()
+                st.journal.note_blocked("torch.save", _rel(st, path))
+            elif len(st.blocked) < 100:
                 st.blocked.append({"what": "torch.save", "path": _rel(st, path)})
             return None
         return original_save(obj, f, *args, **kwargs)
