@@ -57,9 +57,14 @@ export class LossChart {
     return this.result?.view;
   }
 
-  /** Replace everything (snapshot) and re-embed. */
-  setAll(rows: PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean, xDomain?: [number, number], showBand = false): Promise<void> {
-    this.rows = rows;
+  /** How many points Vega holds in its "points" dataset (what is drawn; the UI test compares it with what was sent). */
+  get renderedPoints(): number {
+    try { return this.result?.view.data('points').length ?? 0; } catch { return 0; }
+  }
+
+  /** Replace everything (snapshot) and re-embed. The chart keeps its own copy of the rows: the one owner of live points. */
+  setAll(rows: readonly PointRow[], marks: MarkRow[], tangent: TangentRow[], yDomain: [number, number] | undefined, showValidation: boolean, xDomain?: [number, number], showBand = false): Promise<void> {
+    this.rows = rows.slice();
     this.showBand = showBand;
     this.xDomain = xDomain;
     this.marks = marks;

@@ -74,8 +74,13 @@ function renderSuggestions(list: SuggestionView[]) {
   }));
 }
 
+/** Points received since the last snapshot plus the snapshot's own: what the host has sent. */
+let sent = 0;
+
 function render(v: SweepView) {
   view = v;
+  sent = v.rows.length;
+  document.body.dataset.sent = String(sent);
   vscode.setState(v.persist);
   $('title').textContent = v.title;
   $('subtitle').textContent = v.subtitle;
@@ -92,7 +97,7 @@ function render(v: SweepView) {
   if (!pinned || pinned.why !== 'Picked') pinned = rec ? { lr: roundSignificant(rec.lr!, v.digits), why: rec.label } : undefined;
   showPinned();
   void chart.setAll(v.rows, v.marks, v.tangent, v.yDomain, v.showValidation, v.xDomain, v.showBand).then(() => {
-    document.body.dataset.rendered = String(v.rows.length);
+    document.body.dataset.rendered = String(chart.renderedPoints);
     if (v.marks.length) document.body.dataset.annotated = 'true'; else delete document.body.dataset.annotated;
   });
 }
@@ -101,9 +106,11 @@ window.addEventListener('message', (ev: MessageEvent) => {
   const m = ev.data;
   if (SnapshotMessage.is(m)) render(m.params);
   else if (PointsMessage.is(m) && view) {
-    view.rows.push(...m.params.rows);
+    // The chart owns the live rows (LossChart.append); the snapshot's rows are not touched here.
+    sent += m.params.rows.length;
+    document.body.dataset.sent = String(sent);
     $('status').textContent = m.params.statusText;
-    void chart.append(m.params.rows, m.params.showValidation).then(() => { document.body.dataset.rendered = String(view!.rows.length); });
+    void chart.append(m.params.rows, m.params.showValidation).then(() => { document.body.dataset.rendered = String(chart.renderedPoints); });
   } else if (PickResultMessage.is(m)) setPickResult(m.params.text, m.params.ok);
 });
 

@@ -5,6 +5,7 @@
  * runs. The child gets its own process group so that cancel ends it and everything it started.
  */
 import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import * as readline from 'readline';
 import type { Readable } from 'stream';
 import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
@@ -30,6 +31,9 @@ export interface Launch {
   /** Give up (error `first-step-timeout`, then cancel) when no point has come this long after the start. */
   firstPointTimeoutMs?: number;
 }
+
+/** How long a cancelled engine that has answered may take to clean up (the script engine restoring files). */
+const CLEANUP_LIMIT_MS = 30000;
 
 export interface SweepProcessOptions {
   launch: Launch;
@@ -59,6 +63,8 @@ export class SweepProcess {
   private readonly launch: Launch;
   private cancelRequested = false;
   private exited = false;
+  /** The engine has said its last word (end or error): what is left is its clean-up. */
+  private ended = false;
 
   constructor(opts: SweepProcessOptions) {
     const l = opts.launch;
@@ -96,9 +102,9 @@ export class SweepProcess {
       const e = r.event;
       if (e.type === 'hello') outcome.hello = e;
       else if (e.type === 'point') outcome.points.push(e);
-      else if (e.type === 'end') outcome.end = e;
+      else if (e.type === 'end') { outcome.end = e; this.ended = true; }
       else if (e.type === 'report') outcome.report = e;
-      else outcome.error ??= e;
+      else { outcome.error ??= e; this.ended = true; }
       opts.onEvent?.(e);
     });
     err.on('line', (line) => {
@@ -147,18 +153,38 @@ export class SweepProcess {
   async cancel(graceMs = 700): Promise<SweepOutcome> {
     if (!this.exited) {
       this.cancelRequested = true;
+      const timers: NodeJS.Timeout[] = [];
       if (this.launch.cancel === 'stdin') {
         this.child.stdin?.end();
         this.signalGroup('SIGTERM');
+        timers.push(setTimeout(() => this.signalGroup('SIGKILL'), graceMs));
       } else {
+        // The leader restores the user's files before it exits: once it has answered, it gets the time that takes;
+        // the processes it started (DataLoader workers) go within the grace time either way.
         try { this.child.kill('SIGTERM'); } catch { /* gone */ }
+        timers.push(setTimeout(() => { if (this.ended) this.killFollowers(); else this.signalGroup('SIGKILL'); }, graceMs));
+        timers.push(setTimeout(() => this.signalGroup('SIGKILL'), CLEANUP_LIMIT_MS));
       }
-      const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
       await this.done;
-      clearTimeout(timer);
+      timers.forEach(clearTimeout);
       this.signalGroup('SIGKILL'); // anything left in the group
     }
     return this.done;
+  }
+
+  /** SIGKILL every process of the child's group but the child itself (Linux: from /proc; elsewhere nothing). */
+  private killFollowers() {
+    const pid = this.child.pid;
+    if (!pid || process.platform !== 'linux') return;
+    let entries: string[] = [];
+    try { entries = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== pid); } catch { return; }
+    for (const d of entries) {
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[2]) === pid) process.kill(Number(d), 'SIGKILL');
+      } catch { /* gone */ }
+    }
   }
 
   private signalGroup(sig: NodeJS.Signals) {

@@ -2,7 +2,10 @@
 // UI test in a real VS Code workbench (code-server), driven by playwright-core + Debian's Chromium, as a user would:
 // open the Iris example, run "Find Learning Rate" from the palette, wait for the annotations, hover the curve and
 // read the tooltip, click the plot, see the editor text change, export the plot and the curve, reload the window and see the
-// panel restored; then, in a second workbench with Workspace Trust on and the folder untrusted, see that nothing runs.
+// panel restored; then, in a second workbench with Workspace Trust on and the folder untrusted, see that nothing runs;
+// then, in a third on the PyTorch example (lrFinder.python: $LR_FINDER_TEST_PYTHON or /usr/bin/python3, which has
+// torch), run Find Learning Rate on train.py itself and see its curve and suggestions (screenshot-pytorch.png beside
+// the screenshot).
 //   node test/ui/ui-test.cjs (--extensionDevelopmentPath DIR | --vsix FILE) [--screenshot FILE.png]
 // Prints "N passed, N failed"; exit 0/1 (2 = infrastructure error).
 'use strict';
@@ -12,6 +15,10 @@ const { parseArgs, startHost, workbenchUrl, launchBrowser, mkRunDir } = require(
 const ui = require('../../scripts/vscode-host/lib/ui.cjs');
 
 const ROOT = path.resolve(__dirname, '../..');
+// The interpreter for the PyTorch run: it needs torch (python3 on PATH may not have it).
+const PYTHON = process.env.LR_FINDER_TEST_PYTHON || '/usr/bin/python3';
+const MAIN_STEPS = 9; // the Iris workbench's 8 steps and the untrusted workbench
+const PYTORCH_STEPS = 3;
 
 
 async function main() {
@@ -152,8 +159,12 @@ async function main() {
     await host.stop();
   }
   if (results.length === 8 && results.every(Boolean)) await untrustedWorkspace(args, results);
-  const passed = results.filter(Boolean).length;
-  const failed = results.length - passed || (results.length < 9 ? 9 - results.length : 0);
+  const torchResults = [];
+  await pytorchWorkspace(args, torchResults, path.join(path.dirname(screenshot), 'screenshot-pytorch.png'));
+  // A step that failed counts; when none did, the steps that did not run (a crash) count as failed.
+  const failures = (rs, expected) => rs.filter((r) => !r).length || Math.max(0, expected - rs.length);
+  const passed = results.filter(Boolean).length + torchResults.filter(Boolean).length;
+  const failed = failures(results, MAIN_STEPS) + failures(torchResults, PYTORCH_STEPS);
   console.log(`${passed} passed, ${failed} failed`);
   console.log(`[ui-test] total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.KEEP_RUN_DIR && failed === 0) fs.rmSync(host.runDir, { recursive: true, force: true });
@@ -197,6 +208,83 @@ async function untrustedWorkspace(args, results) {
     if (browser) await browser.close().catch(() => {});
     if (host) await host.stop();
     if (!process.env.KEEP_RUN_DIR && results[results.length - 1]) fs.rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** Every file under `dir` with its content, to see that a script sweep leaves the folder as it was. */
+function treeState(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { out.push(`${path.relative(dir, p)}/`); walk(p); }
+      else out.push(`${path.relative(dir, p)} ${require('crypto').createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(dir);
+  return out.join('\n');
+}
+
+/**
+ * A third workbench on the PyTorch example: open train.py, run Find Learning Rate from the palette (the script engine
+ * runs the script unchanged with the configured interpreter), see the curve and the suggestions, take a screenshot.
+ */
+async function pytorchWorkspace(args, results, screenshot) {
+  const runDir = mkRunDir();
+  const ws = path.join(runDir, 'pytorch');
+  fs.cpSync(path.join(ROOT, 'examples/pytorch'), ws, { recursive: true });
+  const before = treeState(ws);
+  let host, browser, ok = false;
+  const step = async (name, fn) => {
+    const s = Date.now();
+    try { await fn(); results.push(true); console.log(`  ✔ ${name} (${Date.now() - s} ms)`); }
+    catch (e) { results.push(false); console.log(`  ✘ ${name}: ${String(e && e.message || e).split('\n')[0]}`); throw e; }
+  };
+  try {
+    host = await startHost({
+      runDir, vsix: args.vsix, workspace: ws,
+      settings: { 'lrFinder.python': PYTHON, 'lrFinder.confirmBeforeWriting': false, 'workbench.colorTheme': 'Default Dark Modern' },
+    });
+    browser = await launchBrowser({ viewport: { width: 1500, height: 900 } });
+    const { page } = browser;
+    const wv = () => ui.webviewContent(page);
+    await step('PyTorch example: open train.py from the Explorer', async () => {
+      await page.goto(workbenchUrl(host, { folder: ws, extensionDevelopmentPath: args.extensionDevelopmentPath }));
+      await ui.waitForWorkbench(page);
+      await ui.openFromExplorer(page, 'train.py');
+      if (!(await ui.editorText(page, 'train.py')).includes('import torch')) throw new Error('unexpected file text');
+    });
+    await step('PyTorch example: run "LR Finder: Find Learning Rate" from the command palette on the open script', async () => {
+      await ui.runCommand(page, 'LR Finder: Find Learning Rate');
+    });
+    await step('PyTorch example: the script\'s curve draws with its suggestions, and the folder is as it was', async () => {
+      await wv().locator('body[data-status="done"][data-annotated="true"]').waitFor({ timeout: 120000 });
+      const n = Number(await wv().locator('body').getAttribute('data-rendered'));
+      if (!(n >= 50)) throw new Error(`only ${n} points rendered`);
+      const status = await wv().locator('#status').innerText();
+      if (!/^\d+ steps, /.test(status) || !/Your folder is as it was/.test(status)) throw new Error(`status after the sweep: ${status}`);
+      const subtitle = await wv().locator('#subtitle').innerText();
+      if (!/Adam/.test(subtitle) || !/PyTorch/.test(subtitle) || !/train\.py/.test(subtitle)) throw new Error(`subtitle: ${subtitle}`);
+      const sugg = await wv().locator('#suggestions').innerText();
+      for (const s of ['Steepest slope', 'Valley', 'Slide', 'Steep', 'Minimum']) if (!sugg.includes(s)) throw new Error(`no ${s} in ${sugg}`);
+      const target = await wv().locator('#target').innerText();
+      if (!/train\.py:\d+ \(--lr = 1e-3\)/.test(target)) throw new Error(`target: ${target}`);
+      console.log(`    ${status}\n    ${subtitle}\n    ${target}`);
+      await page.mouse.move(5, 450);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: screenshot });
+      console.log(`[ui-test] screenshot: ${screenshot}`);
+      const after = treeState(ws);
+      if (after !== before) throw new Error(`the folder changed:\n${after}`);
+    });
+    ok = true;
+  } catch (e) {
+    if (results.length === 0) { results.push(false); console.log(`  ✘ PyTorch example: ${String(e && e.message || e).split('\n')[0]}`); }
+    if (browser) await browser.page.screenshot({ path: screenshot.replace(/\.png$/, '') + '-failure.png' }).catch(() => {});
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (host) await host.stop();
+    if (!process.env.KEEP_RUN_DIR && ok) fs.rmSync(runDir, { recursive: true, force: true });
   }
 }
 

@@ -157,6 +157,28 @@ describe('the script engine through the CLI (real PyTorch, the script unchanged)
     assert.match(r.stderr, /lrFinder\.python/);
   });
 
+  it('Stop while the script has changed many files: they are all put back before it is killed', async () => {
+    const dir = workspace();
+    fs.mkdirSync(path.join(dir, 'data'));
+    for (let i = 0; i < 1500; i++) fs.writeFileSync(path.join(dir, 'data', `${i}.txt`), `row ${i}\n`);
+    fs.writeFileSync(path.join(dir, 'touchy.py'), [
+      'import os, time, torch', 'm = torch.nn.Linear(4, 1)', 'opt = torch.optim.SGD(m.parameters(), lr=0.1)',
+      'for step in range(100000):', '    opt.zero_grad(); m(torch.randn(8, 4)).pow(2).mean().backward(); opt.step()',
+      '    if step == 3:', '        for i in range(1500):', '            open(os.path.join("data", "%d.txt" % i), "a").write("changed\\n")',
+      '    time.sleep(0.002)', ''].join('\n'));
+    const before = treeHash(dir);
+    const settings = { startLr: 1e-7, endLr: 10, numIter: 100000, mode: 'exponential' as const, stopFactor: 1e30, smoothing: 0.98 };
+    const hookDir = path.join(ROOT, 'python');
+    let points = 0;
+    const proc = new SweepProcess({ launch: scriptLaunch({ python: PY, script: path.join(dir, 'touchy.py'), args: [], cwd: dir, root: dir, settings, hookDir }), onEvent: (e) => { if (e.type === 'point') points++; } });
+    for (let t = 0; points < 50 && t < 600; t++) await new Promise((r) => setTimeout(r, 50));
+    const out = await proc.cancel();
+    assert.strictEqual(out.end?.reason, 'cancelled');
+    assert.ok(out.report, 'the hook finished its clean-up and reported');
+    assert.strictEqual(out.report!.restored.length, 1500);
+    assert.deepStrictEqual(treeHash(dir), before);
+  });
+
   it('usage errors exit 2 before anything runs', () => {
     const dir = workspace();
     assert.strictEqual(cli(dir, 'run', 'missing.py', '--python', PY).status, 2);
