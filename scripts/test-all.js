@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order: unit (plain Node), host (a real VS Code extension host: code-server), UI
+// `npm test`: every test, in order: static (typescript-eslint, both type-checks), unit (plain Node), python (the
+// script engine's hook on real PyTorch scripts), host (a real VS Code extension host: code-server), UI
 // (Playwright + Chromium driving the real workbench). Each stage prints "N passed, N failed"; this script adds them
-// up and closes with the same line. `--only unit|host|ui` runs one stage.
+// up and closes with the same line. `--only static|unit|python|host|ui` runs one stage.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -26,6 +27,7 @@ function testPython() {
 }
 
 const stages = [
+  { name: 'static', cmd: [process.execPath, 'scripts/static-checks.js'] },
   { name: 'unit', cmd: [process.execPath, 'scripts/run-mocha.js', 'out/test/unit'] },
   {
     name: 'python', pytest: true,

@@ -1,7 +1,7 @@
 /** `lr-finder suggest CURVE.json`: fastai's suggestions (and ours) for a curve recorded by any framework. */
 import { FASTAI_METHODS } from '../core/suggestions';
 import * as fs from 'fs';
-import { analyzeCurve, isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
+import { analyzeCurve, isSuggestion, type Analysis } from '../core/analysis';
 import { fromWire } from '../core/protocol';
 import { parseArgs, UsageError } from './args';
 import { plotCurve, suggestionTable } from './terminal';

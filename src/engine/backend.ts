@@ -140,9 +140,7 @@ function installWorkerShim(glue: string): void {
   const g = globalThis as unknown as Record<string, unknown>;
   const desc = Object.getOwnPropertyDescriptor(g, 'Worker');
   if (desc && desc.get && (desc.get as { lrfShim?: boolean }).lrfShim) return;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const wt = dynamicRequire('worker_threads') as typeof import('worker_threads');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { resolveObjectURL } = dynamicRequire('buffer') as { resolveObjectURL(url: string): Blob | undefined };
   let real: unknown = desc && 'value' in desc ? desc.value : undefined;
   const shim = function Worker(filename: unknown, options?: Record<string, unknown>): unknown {

@@ -264,7 +264,7 @@ function conv2DBackpropFilter(x: TensorInfo, dy: TensorInfo, attrs: BackpropFilt
  * the padded input, otherwise by a JS loop.
  */
 function backpropFilterIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: CO,
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo,
     filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;

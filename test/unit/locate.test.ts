@@ -14,7 +14,6 @@ const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, na
 type Row = [line: number, column: number, key: string, text: string, value: number];
 const rows = (list: LrLiteral[]): Row[] => list.map((c) => [c.line, c.column, c.key, c.text, c.value]);
 const locate = (name: string, text: string): Row[] => rows(locateLearningRates(name, text));
-const texts = (name: string, text: string): string[] => locateLearningRates(name, text).map((c) => c.text);
 
 /** Replace the one and only occurrence of `from` (asserting it is unique). */
 function replaceOnce(text: string, from: string, to: string): string {
