@@ -16,7 +16,7 @@ const node = { platform: 'node', format: 'cjs', target: 'node20', bundle: true, 
 const targets = [
   // tfjs-node is optional: required at run time if installed, never bundled.
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...node, entryPoints: ['src/engine/main.ts'], outfile: 'dist/engine.js', external: ['@tensorflow/tfjs-node'] },
+  { ...node, entryPoints: ['src/engines/tfjs/main.ts'], outfile: 'dist/engine.js', external: ['@tensorflow/tfjs-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: ['@tensorflow/tfjs-node'] },
   { ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js', external: ['@tensorflow/tfjs-node'] },
   { ...node, entryPoints: ['bench/quality.ts'], outfile: 'dist/quality.js', external: ['@tensorflow/tfjs-node'] },

@@ -3,7 +3,7 @@
  * backend configuration, with PyTorch (single thread) as the reference when /usr/bin/python3 has torch.
  *
  *   node dist/bench.js [--json] [--steps N] [--repeats N] [--warmup N] [--workload mlp,cnn,tabular]
- *                      [--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch]
+ *                      [--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch] [--no-script-hook]
  *
  * Each step is what the LR finder does per point: set the LR, one optimizer step, read the loss back to the host
  * (createTrainer().step). A result is the median over `repeats` timed runs of `steps` steps, after `warmup` steps.
@@ -13,6 +13,10 @@
  * FLOP per step = 6 * MACs * batch, where MACs are the multiply-accumulates of one forward pass of one example
  * (Dense: in*units; Conv2D: Ho*Wo*kh*kw*cin*cout). The factor 6 counts the forward (2) and backward (4) passes;
  * it slightly overstates the work for the first layer, whose input gradient is not computed.
+ *
+ * After that, the script engine's Python hook: bench/script-hook/bench_hook.py (its overhead per optimizer step and
+ * its start-up cost, with /usr/bin/python3's torch), printed below the table (with --json: one more line,
+ * {"scriptHook": ...}). --no-script-hook skips it.
  */
 import { fork, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -20,8 +24,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../src/engine/backend';
-import { createTrainer } from '../src/engine/trainer';
+import { initBackend } from '../src/engines/tfjs/backend';
+import { createTrainer } from '../src/engines/tfjs/trainer';
 
 type WorkloadName = 'mlp' | 'cnn' | 'tabular';
 type BackendConfig = 'wasm' | 'wasm-2t' | 'wasm-stock' | 'cpu' | 'tensorflow';
@@ -42,6 +46,7 @@ interface Options {
   backends: BackendConfig[];
   pytorch: boolean;
   child: BackendConfig | null;
+  scriptHook: boolean;
 }
 
 interface ChildResult {
@@ -65,7 +70,7 @@ interface ChildMessage {
 function parseArgs(argv: string[]): Options {
   const opts: Options = {
     json: false, steps: 200, repeats: 3, warmup: 20, workloads: WORKLOADS.slice(), backends: BACKENDS.slice(),
-    pytorch: true, child: null,
+    pytorch: true, child: null, scriptHook: true,
   };
   const intArg = (name: string, v: string | undefined): number => {
     const n = Number(v);
@@ -82,6 +87,7 @@ function parseArgs(argv: string[]): Options {
       case '--repeats': opts.repeats = intArg(flag, value()); break;
       case '--warmup': opts.warmup = intArg(flag, value()); break;
       case '--no-pytorch': opts.pytorch = false; break;
+      case '--no-script-hook': opts.scriptHook = false; break;
       case '--workload': case '--workloads': {
         const list = String(value()).split(',').map((s) => s.trim()).filter(Boolean);
         for (const w of list) if (!WORKLOADS.includes(w as WorkloadName)) throw new Error(`unknown workload ${w} (${WORKLOADS.join(', ')})`);
@@ -102,7 +108,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--help': case '-h':
         process.stdout.write('usage: bench [--json] [--steps N] [--repeats N] [--warmup N] [--workload mlp,cnn,tabular] ' +
-          '[--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch]\n');
+          '[--backends tensorflow,wasm,wasm-2t,wasm-stock,cpu] [--no-pytorch] [--no-script-hook]\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a}`);
@@ -364,6 +370,7 @@ async function main(): Promise<void> {
         pytorchStepsPerSecond: pytorch?.stepsPerSecond[r.workload] != null ? round(pytorch.stepsPerSecond[r.workload] as number, 2) : null,
       }) + '\n');
     }
+    if (opts.scriptHook) printScriptHook(true, log);
     return;
   }
   const header = ['workload', 'backend', 'steps/s', 'GFLOP/s', 'MFLOP/step', 'PyTorch steps/s', 'ratio', 'steps/CPU-s', 'PyTorch', 'ratio'];
@@ -386,6 +393,38 @@ async function main(): Promise<void> {
     'steps/s is wall-clock; steps/CPU-s divides by the CPU time of all the process\'s threads (it leaves out time spent ' +
     'waiting for a CPU when the machine is busy; for wasm-2t it counts both threads).\n');
   for (const n of notes) process.stdout.write(`- ${n}\n`);
+  if (opts.scriptHook) printScriptHook(false, log);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The script engine's Python hook (bench/script-hook/bench_hook.py): runs after everything above, so it cannot skew
+// those figures; its own text (or one JSON line {"scriptHook": ...}) follows them.
+
+function printScriptHook(json: boolean, log: (s: string) => void): void {
+  const dirs = [path.join(__dirname, '..', 'bench'), path.join(__dirname, '..', '..', 'bench'), path.join(process.cwd(), 'bench')];
+  const script = dirs.map((d) => path.join(d, 'script-hook', 'bench_hook.py')).find((p) => fs.existsSync(p));
+  const say = (note: string): void => {
+    process.stdout.write(json ? JSON.stringify({ scriptHook: { skipped: note } }) + '\n' : `\nScript hook: ${note}\n`);
+  };
+  if (!script) return say('skipped, bench/script-hook/bench_hook.py not found');
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return say(`skipped, ${python} cannot import torch`);
+  log('running the script hook benchmark ...');
+  const r = spawnSync(python, [script, '--python', python, ...(json ? ['--json'] : [])],
+    { encoding: 'utf8', timeout: 60 * 60 * 1000, stdio: ['ignore', 'pipe', json ? 'pipe' : 'inherit'] });
+  // A failure is explained on stdout too ("Script hook: failed: ..." or {"error": ...}): passed on as it is.
+  const out = (r.stdout || '').trim();
+  if (!out) return say(`failed (${r.error ? r.error.message : `exit code ${r.status}`}: ${(r.stderr || '').trim().split('\n').pop() ?? ''})`);
+  if (!json) {
+    process.stdout.write('\n' + out + '\n');
+    return;
+  }
+  try {
+    process.stdout.write(JSON.stringify({ scriptHook: JSON.parse(out.split('\n').pop() as string) }) + '\n');
+  } catch {
+    say('could not parse the benchmark output');
+  }
 }
 
 function round(n: number, digits: number): number {

@@ -125,7 +125,7 @@ interface JobMessage { id: number; job: Job }
 interface ResultMessage { id: number; result?: unknown; error?: string; backend?: string }
 
 async function workerMain(): Promise<void> {
-  const { initBackend } = await import('../src/engine/backend');
+  const { initBackend } = await import('../src/engines/tfjs/backend');
   const { loadTask, rangeTest, train } = await import('./quality/engine');
   const choice = await initBackend('auto');
   const cache = new Map<string, LoadedTask>();

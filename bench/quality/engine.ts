@@ -5,14 +5,14 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseConfigText, type TrainingConfig } from '../../src/core/config';
-import type { Dataset } from '../../src/core/dataset';
+import { parseConfigText, type TrainingConfig } from '../../src/engines/tfjs/config';
+import type { Dataset } from '../../src/engines/tfjs/dataset';
 import { LocatedError } from '../../src/core/errors';
 import { mulberry32, shuffleInPlace } from '../../src/core/random';
-import { issueError, loadConfig, loadDataset, type LoadedConfig } from '../../src/engine/load';
-import { buildSequential } from '../../src/engine/model';
-import { runSweep, seedRandomness } from '../../src/engine/sweep';
-import { createTrainer } from '../../src/engine/trainer';
+import { issueError, loadConfig, loadDataset, type LoadedConfig } from '../../src/engines/tfjs/load';
+import { buildSequential } from '../../src/engines/tfjs/model';
+import { runSweep, seedRandomness } from '../../src/engines/tfjs/sweep';
+import { createTrainer } from '../../src/engines/tfjs/trainer';
 import { scheduleFor, type Protocol } from './schedule';
 import { BUDGET_STEPS, VALIDATION_SPLIT, type TaskDef } from './tasks';
 

@@ -1,5 +1,5 @@
 /**
- * The benchmark's tasks: real data, real configs in the form src/core/config.ts parses (the four examples, patched
+ * The benchmark's tasks: real data, real configs in the form src/engines/tfjs/config.ts parses (the four examples, patched
  * only to hold out a validation split, plus configs written here as YAML). Each task is trained for a fixed budget of
  * about BUDGET_STEPS optimizer steps (whole epochs).
  *

@@ -1,6 +1,6 @@
 /** Config problems as Diagnostics in the Problems panel, at their line; cleared when fixed. */
 import * as vscode from 'vscode';
-import { parseConfigText, type ConfigIssue } from '../core/config';
+import { parseConfigText, type ConfigIssue } from '../engines/tfjs/config';
 import { isTrainingConfig } from './configFiles';
 
 export class ConfigDiagnostics implements vscode.Disposable {

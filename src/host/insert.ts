@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { parseConfigText } from '../core/config';
+import { parseConfigText } from '../engines/tfjs/config';
 import { formatLr, roundSignificant } from '../core/format';
 import { formatLikeOriginal, languageOf, locateLearningRates, relocate, type LrLiteral } from '../core/locate';
 import type { ScriptSummary } from '../core/protocol';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { distributedLaunch } from './scriptEngine';
+import { distributedLaunch } from '../engines/torch/launch';
 
 export interface ScriptPlan {
   python: string;

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analysis';
-import { parseConfigText } from '../core/config';
+import { parseConfigText } from '../engines/tfjs/config';
 import { commandLine } from '../core/engineSummary';
 import { formatLoss, formatLr } from '../core/format';
 import { PickResultMessage } from '../core/messages';
@@ -20,11 +20,11 @@ import { describeScriptTarget, insertIntoScript, insertLearningRate, resolveTarg
 import { log, showError } from './log';
 import { LrPanel } from './panel';
 import { readSettings } from './settings';
-import { RepeatedSweep, type RepeatedOutcome } from './repeatedSweep';
-import { findHookDir, scriptLaunch } from './scriptEngine';
+import { RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
+import { findHookDir, scriptLaunch } from '../engines/torch/launch';
 import { planScriptRun, type ScriptPlan } from './scriptRun';
-import type { Launch } from './sweepProcess';
-import { tfjsLaunch } from './tfjsEngine';
+import type { Launch } from '../runner/sweepProcess';
+import { tfjsLaunch } from '../engines/tfjs/launch';
 
 /** What a sweep runs: made by the config or the script flow; the rest of the controller does not care which. */
 interface Source {

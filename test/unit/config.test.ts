@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { didYouMean, formatIssue, parseConfigText } from '../../src/core/config';
+import { didYouMean, formatIssue, parseConfigText } from '../../src/engines/tfjs/config';
 
 const GOOD = `model:
   layers:

@@ -5,9 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeCurve, isSuggestion } from '../../src/core/analysis';
-import { loadConfig } from '../../src/engine/load';
-import { SweepProcess, type SweepOutcome } from '../../src/host/sweepProcess';
-import { tfjsLaunch } from '../../src/host/tfjsEngine';
+import { loadConfig } from '../../src/engines/tfjs/load';
+import { SweepProcess, type SweepOutcome } from '../../src/runner/sweepProcess';
+import { tfjsLaunch } from '../../src/engines/tfjs/launch';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ENGINE = path.join(ROOT, 'dist/engine.js');

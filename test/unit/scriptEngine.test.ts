@@ -17,9 +17,9 @@ import { reportLine } from '../../src/core/scriptReport';
 import { findOptionValue, locateLaunchArg } from '../../src/core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates } from '../../src/core/scriptTarget';
 import { adopt } from '../../src/core/settingsAdopt';
-import { RepeatedSweep } from '../../src/host/repeatedSweep';
-import { distributedLaunch, scriptLaunch } from '../../src/host/scriptEngine';
-import { SweepProcess, type Launch } from '../../src/host/sweepProcess';
+import { RepeatedSweep } from '../../src/runner/repeatedSweep';
+import { distributedLaunch, scriptLaunch } from '../../src/engines/torch/launch';
+import { SweepProcess, type Launch } from '../../src/runner/sweepProcess';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'bin/lr-finder.js');

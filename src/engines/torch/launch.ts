@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { SweepSettings } from '../core/analysis';
-import type { Launch } from './sweepProcess';
+import type { SweepSettings } from '../../core/analysis';
+import type { Launch } from '../../runner/sweepProcess';
 
 export interface ScriptRun {
   /** The interpreter: a path or a name on PATH. */

@@ -4,7 +4,7 @@
  * (see seedRandomness in sweep.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerSpec, TrainingConfig } from '../core/config';
+import type { LayerSpec, TrainingConfig } from './config';
 
 type Factory = (cfg: Record<string, unknown>) => tfl.layers.Layer;
 

@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { LocatedError } from '../core/errors';
-import { formatEvent, PROTOCOL_VERSION, type SweepEvent } from '../core/protocol';
+import { LocatedError } from '../../core/errors';
+import { formatEvent, PROTOCOL_VERSION, type SweepEvent } from '../../core/protocol';
 import { initBackend } from './backend';
 import { loadConfig, loadDataset, resolveConfigPath, workspaceRootFor, type Overrides } from './load';
 import { buildFromTopology, buildSequential } from './model';
@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function checkShapes(model: import('@tensorflow/tfjs-layers').LayersModel, ds: import('../core/dataset').Dataset, loaded: ReturnType<typeof loadConfig>) {
+function checkShapes(model: import('@tensorflow/tfjs-layers').LayersModel, ds: import('./dataset').Dataset, loaded: ReturnType<typeof loadConfig>) {
   const inShape = (model.inputs[0].shape as (number | null)[]).slice(1);
   if (inShape.length !== ds.sampleShape.length || inShape.some((d, i) => d !== null && d !== ds.sampleShape[i])) {
     throw loaded.pointer(loaded.config.model.path ? ['model', 'path'] : ['model'],

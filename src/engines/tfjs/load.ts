@@ -4,9 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { formatIssue, parseConfigText, type ConfigIssue, type ParsedConfig, type Path, type TrainingConfig } from '../core/config';
-import { buildDataset, parseCsv, type Dataset } from '../core/dataset';
-import { LocatedError } from '../core/errors';
+import { formatIssue, parseConfigText, type ConfigIssue, type ParsedConfig, type Path, type TrainingConfig } from './config';
+import { buildDataset, parseCsv, type Dataset } from './dataset';
+import { LocatedError } from '../../core/errors';
 
 export interface LoadedConfig {
   file: string;

@@ -6,9 +6,9 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { stripComments } from 'jsonc-parser';
-import schema from '../../schemas/lr-finder.schema.json';
+import schema from '../../../schemas/lr-finder.schema.json';
 import type { LossName, OptimizerSpec } from './types';
-import type { SweepMode } from './fastai';
+import type { SweepMode } from '../../core/fastai';
 
 export interface LayerSpec {
   className: string;

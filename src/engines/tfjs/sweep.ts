@@ -4,11 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { TrainingConfig } from '../core/config';
-import type { Dataset } from '../core/dataset';
-import { SmoothedLoss, scheduleLr } from '../core/fastai';
-import type { EndEvent, PointEvent } from '../core/protocol';
-import { mulberry32, shuffleInPlace } from '../core/random';
+import type { TrainingConfig } from './config';
+import type { Dataset } from './dataset';
+import { SmoothedLoss, scheduleLr } from '../../core/fastai';
+import type { EndEvent, PointEvent } from '../../core/protocol';
+import { mulberry32, shuffleInPlace } from '../../core/random';
 import { createTrainer } from './trainer';
 
 /**

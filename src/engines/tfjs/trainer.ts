@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { LossName, OptimizerSpec } from '../core/types';
-export type { LossName, OptimizerSpec } from '../core/types';
+import type { LossName, OptimizerSpec } from './types';
+export type { LossName, OptimizerSpec } from './types';
 
 const EPS = 1e-7;
 

@@ -3,8 +3,8 @@
  * reshape and a seeded train/validation split. Pure (the engine reads the file and makes tensors).
  */
 import type { TrainingConfig } from './config';
-import { LocatedError } from './errors';
-import { mulberry32, shuffleInPlace } from './random';
+import { LocatedError } from '../../core/errors';
+import { mulberry32, shuffleInPlace } from '../../core/random';
 
 export interface Csv {
   header: string[];

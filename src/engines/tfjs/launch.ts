@@ -1,5 +1,5 @@
 /** How to launch the tfjs engine (dist/engine.js) on a training config. No vscode import. */
-import type { Launch } from './sweepProcess';
+import type { Launch } from '../../runner/sweepProcess';
 
 export interface TfjsRun {
   /** dist/engine.js */
