@@ -19,6 +19,22 @@ from .sweep import StopRule, schedule_lr
 ENGINE = "torch"
 _MAIN_PID_VAR = "LR_FINDER_MAIN_PID"
 _JOURNAL_VAR = "LR_FINDER_JOURNAL_DIR"
+_LAUNCHER_VAR = "LR_FINDER_LAUNCHER"
+
+
+def _rank_and_world():
+    """This process's rank and the world size, from torchrun's (or any launcher's) RANK/WORLD_SIZE, else Slurm's
+    SLURM_PROCID/SLURM_NTASKS; (None, 1) for a single process."""
+    def num(name):
+        v = os.environ.get(name, "").strip()
+        return int(v) if v.isdigit() else None
+
+    world = num("WORLD_SIZE")
+    rank = num("RANK")
+    if world is None and rank is None and (num("SLURM_NTASKS") or 1) > 1:
+        world, rank = num("SLURM_NTASKS"), num("SLURM_PROCID")
+    world = world or 1
+    return (rank if world > 1 else None), world
 _CHILD_JOURNAL = None
 
 
@@ -65,6 +81,9 @@ class State:
         self.exception = None  # (type, value, traceback) of an exception that ended the script
         self.argparse = []  # [{"option", "dest", "default", "value"}] of the script's parser
         self.finished = False
+        self.rank = 0  # Distributed: this process's rank (0 alone speaks), and the world size
+        self.world = 1
+        self.batch_size = None  # The first DataLoader's batch size (per rank)
 
     @property
     def active(self):
@@ -75,6 +94,9 @@ class State:
         return schedule_lr(min(i, s["numIter"] - 1), s["numIter"], s["startLr"], s["endLr"], s["mode"])
 
     def send(self, event):
+        """Points, hello, end and report: rank 0 speaks for all ranks."""
+        if self.rank != 0:
+            return
         if not self.channel.send(event) and self.channel.broken and not self.ended:
             # The front end is gone: nobody reads the curve any more.
             self.ended = "cancelled"
@@ -84,7 +106,11 @@ class State:
         """Record an error (the first one wins) and send it."""
         if self.error is not None:
             return
+        if self.world > 1:
+            message = "rank %d of %d: %s" % (self.rank, self.world, message)
         self.error = {"type": "error", "code": code, "message": message}
+        if self.world > 1:
+            self.error["rank"] = self.rank
         if where:
             self.error["file"], self.error["line"] = where
         self.channel.send(self.error)
@@ -93,6 +119,10 @@ class State:
         if self.ended:
             return
         self.ended = reason
+        if self.world > 1:
+            sys.stderr.write("LR Finder: rank %d of %d stopped after %d steps (%s)\n" % (self.rank, self.world, self.counted, reason))
+        if self.rank != 0:
+            return
         self.channel.send({"type": "end", "reason": reason, "points": self.counted,
                            "seconds": round(time.time() - self.t0, 3), "skipped": self.skipped})
 
@@ -110,22 +140,29 @@ def install():
     if main_pid and main_pid != str(os.getpid()):
         _install_child(request)  # A Python the sweep's process started (a spawned DataLoader worker, a subprocess)
         return
+    rank, world = _rank_and_world()
+    launcher = bool(os.environ.get(_LAUNCHER_VAR))
+    if launcher and rank is None:
+        return  # The launcher itself (torchrun's agent): its ranks run the sweep.
     os.environ[_MAIN_PID_VAR] = str(os.getpid())
     fd = os.environ.get("LR_FINDER_PROTOCOL_FD")
-    channel = Channel(int(fd) if fd else None)
+    path = os.environ.get("LR_FINDER_PROTOCOL_FILE")
+    channel = Channel(int(fd) if fd and not path else None, path)
     import tempfile
 
     shared = tempfile.mkdtemp(prefix="lr-finder-journal-")
     os.environ[_JOURNAL_VAR] = shared
     journal = Journal(request.get("root") or os.getcwd(), shared)
     STATE = State(request, channel, journal)
+    STATE.rank, STATE.world = (rank or 0), world
     sys.dont_write_bytecode = True
 
-    world = os.environ.get("WORLD_SIZE")
-    if (world and world.strip() not in ("", "1")) or os.environ.get("LOCAL_RANK") not in (None, "", "0"):
-        STATE.fail("distributed", "This is a distributed launch (WORLD_SIZE=%s): LR Finder does not run range tests "
-                   "across processes yet. Run the script as a single process (python %s ...) to find the LR."
-                   % (world, os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "train.py"))
+    if world > 1 and not launcher:
+        STATE.world = 1
+        STATE.fail("distributed", "WORLD_SIZE=%d is set, but LR Finder did not launch the ranks: set a launcher "
+                   "(lrFinder.launcher or --launcher, e.g. \"torchrun --nproc_per_node %d\") so that every rank "
+                   "sweeps, or unset WORLD_SIZE/RANK to run %s as one process."
+                   % (world, world, os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "the script"))
         STATE.channel.close()
         os._exit(2)
 
@@ -249,7 +286,8 @@ def finish():
     if st.journal.untracked:
         report["notes"].append("%d file operations relative to a folder descriptor could not be journaled."
                                % st.journal.untracked)
-    st.channel.send(report)
+    if st.rank == 0:
+        st.channel.send(report)
     st.channel.close()
 
 

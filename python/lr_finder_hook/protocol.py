@@ -15,12 +15,20 @@ def wire(x):
 
 
 class Channel:
-    def __init__(self, fd):
+    """A descriptor the front end opened (fd 3), or a file it reads as it grows (launchers that close inherited
+    descriptors, cluster jobs). Every event is one write() of one line, so ranks appending to one file do not mix."""
+
+    def __init__(self, fd, path=None):
         self.fd = fd
         self.broken = False
-        if fd is not None:
+        if path:
             try:
-                os.set_inheritable(fd, False)  # programs the script execs do not get it
+                self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError:
+                self.fd = None
+        if self.fd is not None:
+            try:
+                os.set_inheritable(self.fd, False)  # programs the script execs do not get it
             except OSError:
                 self.fd = None
 

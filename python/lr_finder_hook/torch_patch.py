@@ -193,6 +193,8 @@ def _outer_step(st, rec, original, opt, args, kwargs):
                 "p.grad by hand are not supported.")
         raise SweepStop(0)
     loss = _loss_value(losses)
+    if st.world > 1:
+        loss = _mean_over_ranks(loss, rec)
     st.index += 1
     st.counted += 1
     st.send({"type": "point", "iteration": i, "lr": lr, "loss": _wire(loss)})
@@ -222,6 +224,25 @@ def _set_groups(st, rec, lr):
         for key, v in rec.frozen[k].items():
             if g.get(key) is not v:
                 g[key] = v
+
+
+def _mean_over_ranks(loss, rec):
+    """DDP: every rank's loss of this step, averaged with the script's own process group (gloo or NCCL), so that all
+    ranks see the same curve and take the same stop decision at the same step."""
+    torch = sys.modules["torch"]
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()):
+        return loss
+    device = "cpu"
+    if dist.get_backend() == "nccl":
+        for g in rec.opt.param_groups:
+            for p in g["params"]:
+                device = p.device
+                break
+            break
+    t = torch.tensor([loss], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return float(t.item()) / dist.get_world_size()
 
 
 def _observe_max_lr(rec):
@@ -292,6 +313,7 @@ def _patch_torch(torch):
     _patch_grad_scalers(torch)
     _patch_io(torch)
     _patch_distributed(torch)
+    _patch_dataloader(torch)
     if seed_offset:
         original_seed = torch.manual_seed
 
@@ -416,15 +438,34 @@ def _patch_distributed(torch):
     @functools.wraps(original)
     def init_process_group(*args, **kwargs):
         st = _STATE
-        if st is not None and st.active:
+        if st is not None and st.active and st.world <= 1:
             from . import SweepStop
 
-            st.fail("distributed", "The script calls torch.distributed.init_process_group: LR Finder does not run "
-                    "range tests across processes yet. Run it as a single process without the process group.")
+            st.fail("distributed", "The script calls torch.distributed.init_process_group, but LR Finder did not "
+                    "launch it across processes: set a launcher (lrFinder.launcher or --launcher, e.g. \"torchrun "
+                    "--nproc_per_node 2\"), or run it without the process group.")
             raise SweepStop(2)
         return original(*args, **kwargs)
 
     dist.init_process_group = init_process_group
+
+
+def _patch_dataloader(torch):
+    """Remember the first DataLoader's batch size: the per-rank batch of a DDP sweep (shown with the effective one)."""
+    try:
+        DataLoader = torch.utils.data.DataLoader
+    except AttributeError:
+        return
+    original = DataLoader.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        st = _STATE
+        if st is not None and st.active and st.batch_size is None and isinstance(getattr(self, "batch_size", None), int):
+            st.batch_size = self.batch_size
+
+    DataLoader.__init__ = __init__
 
 
 def _patch_numpy(np):
@@ -464,6 +505,9 @@ def describe_backend(st):
 def warnings(st):
     out = []
     real = [r for r in st.optimizers if r.alias_of is None]
+    if st.world > 1 and not _process_group_ready():
+        out.append("WORLD_SIZE=%d but the script has no process group at its first step: each rank sweeps alone and "
+                   "rank 0's curve is shown." % st.world)
     if len(real) > 1:
         out.append("%d optimizers (%s) are swept together, each group keeping its ratio to the largest LR; the curve "
                    "mixes their losses, so read it with care: the result is ambiguous."
@@ -473,6 +517,14 @@ def warnings(st):
         out.append("%d param groups with different LRs: the sweep LR is the largest group's; the others keep their "
                    "ratio to it." % len(groups))
     return out
+
+
+def _process_group_ready():
+    dist = getattr(sys.modules.get("torch"), "distributed", None)
+    try:
+        return bool(dist is not None and dist.is_available() and dist.is_initialized())
+    except Exception:
+        return False
 
 
 def script_summary(st):
@@ -495,4 +547,20 @@ def script_summary(st):
         } for r in st.optimizers if r.alias_of is None],
         "options": st.argparse,
         "filesRead": [rel(p) for p in st.journal.files_read],
+        **({"distributed": _distributed_summary(st)} if st.world > 1 else {}),
     }
+
+
+def _distributed_summary(st):
+    dist = getattr(sys.modules.get("torch"), "distributed", None)
+    backend = None
+    try:
+        if dist is not None and dist.is_initialized():
+            backend = str(dist.get_backend())
+    except Exception:
+        pass
+    out = {"worldSize": st.world, "backend": backend, "launcher": os.environ.get("LR_FINDER_LAUNCHER") or None}
+    if st.batch_size:
+        out["perRankBatch"] = st.batch_size
+        out["effectiveBatch"] = st.batch_size * st.world
+    return out

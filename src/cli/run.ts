@@ -14,7 +14,7 @@ import { suggestionSpread } from '../core/repeats';
 import { reportLine } from '../core/scriptReport';
 import { loadConfig } from '../engines/tfjs/load';
 import { RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
-import { distributedLaunch, findHookDir, scriptLaunch } from '../engines/torch/launch';
+import { findHookDir, launcherWords, scriptLaunch } from '../engines/torch/launch';
 import type { Launch } from '../runner/sweepProcess';
 import { tfjsLaunch } from '../engines/tfjs/launch';
 import { numberFlag, parseArgs, UsageError, type ParsedArgs } from './args';
@@ -24,7 +24,7 @@ import { plotCurve, suggestionTable } from './terminal';
 type Out = (s: string) => void;
 
 const SWEEP_FLAGS = ['--start-lr', '--end-lr', '--num-iter', '--stop-factor', '--smoothing', '--repeats', '--html', '--root'];
-const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout'];
+const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout', '--launcher'];
 
 interface Prepared {
   /** Shown as the record's name and in the HTML report. */
@@ -108,8 +108,9 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
     if (!fs.existsSync(script)) throw new UsageError(`${script} does not exist`);
     if (!fs.statSync(script).isFile()) throw new UsageError(`${script} is not a file`);
   }
-  const why = distributedLaunch(module, undefined, process.env);
-  if (why) throw new UsageError(`${why}: LR Finder does not run range tests across processes yet; run the script as one process`);
+  const launcherFlag = p.flags.get('--launcher');
+  const launcher = launcherWords(typeof launcherFlag === 'string' ? launcherFlag : undefined);
+  if (launcherFlag !== undefined && !launcher) throw new UsageError('--launcher needs the launcher command, e.g. --launcher "torchrun --nproc_per_node 2"');
   const o = sweepOverrides(p);
   const settings: SweepSettings = {
     startLr: o.startLr ?? FASTAI_DEFAULTS.startLr, endLr: o.endLr ?? FASTAI_DEFAULTS.endLr, numIter: o.numIter ?? FASTAI_DEFAULTS.numIter,
@@ -124,7 +125,7 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
     name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings,
     launchFor: (run) => scriptLaunch({
       python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
-      firstStepTimeoutMs: (timeout ?? 300) * 1000,
+      firstStepTimeoutMs: (timeout ?? 300) * 1000, launcher,
     }),
     seedText: (runs) => `the script's seeds + 0…${runs - 1}`,
   };

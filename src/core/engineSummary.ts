@@ -31,7 +31,8 @@ export function subtitle(h: HelloEvent | undefined): string {
   if (!h) return '';
   if (h.script) {
     const s = h.script;
-    const ddp = '';
+    const d = s.distributed;
+    const ddp = d ? ` · DDP × ${d.worldSize}${d.effectiveBatch ? ` (batch ${d.perRankBatch} per rank, ${d.effectiveBatch} in all)` : ''}` : '';
     return `${optimizerText(s)} · PyTorch ${s.torch ?? '?'} on ${s.device}${ddp} · ${commandLine(s)}`;
   }
   const c = h.config;
@@ -43,6 +44,10 @@ export function describeRun(h: HelloEvent): string {
   const c = h.config;
   const lr = (x: number | undefined) => (x === undefined ? '?' : formatLr(x));
   const range = `LR ${lr(c.startLr)} → ${lr(c.endLr)} over ${c.numIter ?? '?'} steps`;
-  if (h.script) return `LR range test of ${commandLine(h.script)}: ${optimizerText(h.script)}, ${range}`;
+  if (h.script) {
+    const d = h.script.distributed;
+    const ddp = d ? ` on ${d.worldSize} ranks (${d.launcher ?? 'launcher'}${d.backend ? `, ${d.backend}` : ''}; the loss of each step is the mean over the ranks${d.effectiveBatch ? `; effective batch ${d.effectiveBatch} = ${d.perRankBatch} × ${d.worldSize}` : ''})` : '';
+    return `LR range test of ${commandLine(h.script)}${ddp}: ${optimizerText(h.script)}, ${range}`;
+  }
   return `LR range test: ${c.model} (${c.parameters} parameters) on ${c.dataset} (${c.samples} rows), ${c.optimizer}, batch ${c.batchSize}, ${range}`;
 }

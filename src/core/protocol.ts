@@ -57,6 +57,8 @@ export interface ScriptSummary {
   options: { option: string; dest: string; default: unknown; value: unknown }[];
   /** Workspace files the script read before its first step (relative to the workspace folder): where an LR may come from. */
   filesRead: string[];
+  /** Under a launcher (torchrun, srun): every rank swept, each step's loss is the mean over the ranks. */
+  distributed?: { worldSize: number; backend: string | null; launcher: string | null; perRankBatch?: number; effectiveBatch?: number };
 }
 
 export type EngineName = 'tfjs' | 'torch';
@@ -104,6 +106,8 @@ export interface ErrorEvent {
   column?: number;
   /** A machine-readable kind, e.g. `ended-early`, `no-step`, `no-loss`, `script-failed`, `no-torch`, `distributed`. */
   code?: string;
+  /** Distributed runs: the rank that failed. */
+  rank?: number;
 }
 
 /** engine -> front end, after the end (script engine): what was kept from touching the user's folder. */
@@ -218,6 +222,7 @@ export function parseEventLine(line: string): ParseResult {
       if (isNonNegInt(raw.line)) event.line = raw.line;
       if (isNonNegInt(raw.column)) event.column = raw.column;
       if (typeof raw.code === 'string') event.code = raw.code;
+      if (isNonNegInt(raw.rank)) event.rank = raw.rank;
       return { ok: true, event };
     }
     case 'report': {
@@ -255,6 +260,14 @@ function normalizeScript(s: Record<string, unknown>): ScriptSummary {
     })),
     options: arr(s.options).filter(isObj).map((o) => ({ option: str(o.option), dest: str(o.dest), default: o.default, value: o.value })),
     filesRead: arr(s.filesRead).filter((f): f is string => typeof f === 'string'),
+    ...(isObj(s.distributed) && typeof s.distributed.worldSize === 'number' ? {
+      distributed: {
+        worldSize: s.distributed.worldSize, backend: typeof s.distributed.backend === 'string' ? s.distributed.backend : null,
+        launcher: typeof s.distributed.launcher === 'string' ? s.distributed.launcher : null,
+        ...(typeof s.distributed.perRankBatch === 'number' ? { perRankBatch: s.distributed.perRankBatch } : {}),
+        ...(typeof s.distributed.effectiveBatch === 'number' ? { effectiveBatch: s.distributed.effectiveBatch } : {}),
+      },
+    } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { distributedLaunch } from '../engines/torch/launch';
+import { launcherWords, splitLauncherArgs } from '../engines/torch/launch';
 
 export interface ScriptPlan {
   python: string;
@@ -21,6 +21,8 @@ export interface ScriptPlan {
   argsSource: string;
   /** The launch configuration that gave the arguments, if one did. */
   launchName?: string;
+  /** torchrun / srun words the command runs under (lrFinder.launcher, or a torchrun launch configuration). */
+  launcher?: string[];
   root: string;
 }
 
@@ -47,16 +49,20 @@ export async function planScriptRun(uri: vscode.Uri): Promise<ScriptPlan | undef
   if (launch) {
     const args = Array.isArray(launch.args) ? launch.args.map(vars) : typeof launch.args === 'string' ? splitArgs(vars(launch.args)) : [];
     const env = launch.env ? Object.fromEntries(Object.entries(launch.env).map(([k, v]) => [k, vars(String(v))])) : undefined;
-    const why = distributedLaunch(launch.module, launch.program ? vars(launch.program) : undefined, env);
-    if (why) throw new Error(`The launch configuration "${launch.name}" is ${why}: LR Finder does not run range tests across processes yet. Run the script as one process.`);
-    plan = {
-      ...(launch.module ? { module: launch.module } : { script: uri.fsPath }),
-      args, env, cwd: launch.cwd ? vars(launch.cwd) : root, argsSource: `launch.json: ${launch.name ?? '(unnamed)'}`, launchName: launch.name, root,
-    };
+    const cwd = launch.cwd ? vars(launch.cwd) : root;
+    const py = await resolveInterpreter(uri, launch.python ? vars(launch.python) : undefined);
+    const ddp = splitLauncherArgs(launch.module, launch.program ? vars(launch.program) : undefined, py.python, args);
+    plan = ddp
+      ? { ...(ddp.module ? { module: ddp.module } : { script: path.resolve(cwd, ddp.script!) }), args: ddp.args, launcher: ddp.launcher, env, cwd,
+        argsSource: `launch.json: ${launch.name ?? '(unnamed)'}`, launchName: launch.name, root }
+      : { ...(launch.module ? { module: launch.module } : { script: uri.fsPath }), args, env, cwd,
+        argsSource: `launch.json: ${launch.name ?? '(unnamed)'}`, launchName: launch.name, root,
+        launcher: launcherWords(c.get<string>('launcher', '')) };
   } else {
     const args = c.get<string[]>('script.args', []).map(vars);
     const cwd = c.get<string>('script.cwd', '');
-    plan = { script: uri.fsPath, args, cwd: cwd ? path.resolve(root, vars(cwd)) : root, argsSource: args.length ? 'lrFinder.script.args' : 'no arguments', root };
+    plan = { script: uri.fsPath, args, cwd: cwd ? path.resolve(root, vars(cwd)) : root, argsSource: args.length ? 'lrFinder.script.args' : 'no arguments', root,
+      launcher: launcherWords(c.get<string>('launcher', '')) };
   }
   if (!fs.existsSync(plan.cwd)) throw new Error(`The working directory ${plan.cwd} (${plan.argsSource}) does not exist.`);
   const py = await resolveInterpreter(uri, launch?.python ? vars(launch.python) : undefined);

@@ -151,7 +151,7 @@ export class SweepController implements vscode.Disposable {
       kind: 'script', uri, settings, repeats: repeatsOverride ?? 1, plan,
       launchFor: (run) => scriptLaunch({
         python: p.python, script: p.script, module: p.module, args: p.args, cwd: p.cwd, root: p.root, settings, seedOffset: run,
-        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000,
+        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000, launcher: p.launcher,
       }),
     };
   }

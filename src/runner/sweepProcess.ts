@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import * as readline from 'readline';
-import type { Readable } from 'stream';
+import { Readable } from 'stream';
 import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
 
 export interface Launch {
@@ -17,10 +18,11 @@ export interface Launch {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /**
-   * Where the protocol lines come from: the child's stdout (the tfjs engine), or file descriptor 3 (the script
-   * engine: the script's own stdout stays the script's).
+   * Where the protocol lines come from: the child's stdout (the tfjs engine), file descriptor 3 (the script
+   * engine: the script's own stdout stays the script's), or a file read as it grows (a launcher such as torchrun,
+   * which closes inherited descriptors; a cluster job).
    */
-  protocol: 'stdout' | 'fd3';
+  protocol: 'stdout' | 'fd3' | { file: string };
   /**
    * `stdin`: close the child's stdin and SIGTERM the group (the tfjs engine stops between steps).
    * `leader`: SIGTERM the leader only, so that it can clean up before its workers go; then the group.
@@ -30,6 +32,8 @@ export interface Launch {
   label?: string;
   /** Give up (error `first-step-timeout`, then cancel) when no point has come this long after the start. */
   firstPointTimeoutMs?: number;
+  /** After a cancel, how long before the whole process group is killed (default 700 ms). */
+  cancelGraceMs?: number;
 }
 
 /** How long a cancelled engine that has answered may take to clean up (the script engine restoring files). */
@@ -69,18 +73,22 @@ export class SweepProcess {
   constructor(opts: SweepProcessOptions) {
     const l = opts.launch;
     this.launch = l;
+    const fileProtocol = typeof l.protocol === 'object' ? l.protocol.file : undefined;
+    if (fileProtocol) fs.writeFileSync(fileProtocol, '');
     this.child = spawn(l.command, l.args, {
-      stdio: l.protocol === 'fd3' ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      stdio: l.protocol === 'fd3' ? ['ignore', 'pipe', 'pipe', 'pipe'] : fileProtocol ? ['ignore', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
       cwd: l.cwd,
       env: { ...process.env, ...l.env },
       windowsHide: true,
     });
     const outcome: SweepOutcome = { points: [], exitCode: null, signal: null, stderrTail: [], cancelled: false };
-    const protocolStream = (l.protocol === 'fd3' ? this.child.stdio[3] : this.child.stdout) as Readable;
+    const tail = fileProtocol ? new FileTail(fileProtocol) : undefined;
+    const protocolStream = tail ?? (l.protocol === 'fd3' ? this.child.stdio[3] : this.child.stdout) as Readable;
     const proto = readline.createInterface({ input: protocolStream });
     const err = readline.createInterface({ input: this.child.stderr! });
     const readers = [proto, err];
+    if (tail) this.child.on('exit', () => tail.finish());
     let firstPointTimer: NodeJS.Timeout | undefined;
     if (l.firstPointTimeoutMs && l.firstPointTimeoutMs > 0) {
       firstPointTimer = setTimeout(() => {
@@ -112,7 +120,7 @@ export class SweepProcess {
       if (outcome.stderrTail.length > 40) outcome.stderrTail.shift();
       opts.onStderr?.(line);
     });
-    if (l.protocol === 'fd3') {
+    if (l.protocol !== 'stdout') {
       const out = readline.createInterface({ input: this.child.stdout! });
       out.on('line', (line) => opts.onStdout?.(line));
       readers.push(out);
@@ -150,7 +158,7 @@ export class SweepProcess {
    * Ask the engine to stop (it answers with a `cancelled` end event), then kill its whole process group if it has
    * not exited within `graceMs`. Resolves when the child has exited.
    */
-  async cancel(graceMs = 700): Promise<SweepOutcome> {
+  async cancel(graceMs = this.launch.cancelGraceMs ?? 700): Promise<SweepOutcome> {
     if (!this.exited) {
       this.cancelRequested = true;
       const timers: NodeJS.Timeout[] = [];
@@ -196,5 +204,44 @@ export class SweepProcess {
     } catch {
       try { this.child.kill(sig); } catch { /* already gone */ }
     }
+  }
+}
+
+/** A file another process appends lines to, read as it grows (polled), ending when `finish()` has read the rest. */
+class FileTail extends Readable {
+  private offset = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+  constructor(private readonly file: string) {
+    super();
+    this.timer = setInterval(() => this.poll(), 50);
+  }
+  _read() { /* pushed by poll() */ }
+  private poll() {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.file, 'r');
+      const size = fs.fstatSync(fd).size;
+      if (size > this.offset) {
+        const buf = Buffer.alloc(size - this.offset);
+        const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
+        this.offset += n;
+        this.push(buf.subarray(0, n));
+      }
+    } catch { /* not there yet */ } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  finish() {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearInterval(this.timer);
+    this.poll();
+    this.push(null);
+    try { fs.rmSync(this.file, { force: true }); fs.rmdirSync(path.dirname(this.file)); } catch { /* ours, in a temp folder */ }
+  }
+  _destroy(e: Error | null, cb: (e?: Error | null) => void) {
+    if (this.timer) clearInterval(this.timer);
+    cb(e);
   }
 }

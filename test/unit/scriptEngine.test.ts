@@ -18,7 +18,7 @@ import { findOptionValue, locateLaunchArg } from '../../src/core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates } from '../../src/core/scriptTarget';
 import { adopt } from '../../src/core/settingsAdopt';
 import { RepeatedSweep } from '../../src/runner/repeatedSweep';
-import { distributedLaunch, scriptLaunch } from '../../src/engines/torch/launch';
+import { launcherWords, scriptLaunch, splitLauncherArgs } from '../../src/engines/torch/launch';
 import { SweepProcess, type Launch } from '../../src/runner/sweepProcess';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -233,10 +233,24 @@ describe('script flow: pure parts', () => {
     const text = 'import torch\nfrom torch.optim import AdamW\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n# opt = optim.Adam(p)\ns = "optim.Adam("\nopt2 = AdamW(p)\n';
     assert.deepStrictEqual(optimizerConstructions(text), [3, 6]);
   });
-  it('a torchrun launch is refused by name', () => {
-    assert.match(distributedLaunch('torch.distributed.run', undefined, {}) ?? '', /torchrun/);
-    assert.match(distributedLaunch(undefined, '/usr/bin/torchrun', {}) ?? '', /torchrun/);
-    assert.strictEqual(distributedLaunch(undefined, undefined, { WORLD_SIZE: '1' }), undefined);
+  it('a torchrun launch configuration becomes launcher words, the script and its own arguments', () => {
+    assert.deepStrictEqual(splitLauncherArgs('torch.distributed.run', undefined, 'py', ['--nproc_per_node', '2', 'train.py', '--epochs', '3']),
+      { launcher: ['py', '-m', 'torch.distributed.run', '--nproc_per_node', '2'], script: 'train.py', args: ['--epochs', '3'] });
+    assert.deepStrictEqual(splitLauncherArgs(undefined, '/usr/bin/torchrun', 'py', ['--standalone', '-m', 'pkg.train', 'x']),
+      { launcher: ['/usr/bin/torchrun', '--standalone'], module: 'pkg.train', args: ['x'] });
+    assert.strictEqual(splitLauncherArgs(undefined, '/w/train.py', 'py', []), undefined);
+    assert.deepStrictEqual(launcherWords('srun -n 2 --gres="gpu:2"'), ['srun', '-n', '2', '--gres=gpu:2']);
+  });
+  it('under torchrun the protocol goes through a file, with the start-up fix for torch 1.13', () => {
+    const l = scriptLaunch({ python: 'py', script: '/w/train.py', args: ['--x'], cwd: '/w', root: '/w', hookDir: '/ext/python', launcher: ['torchrun', '--nproc_per_node', '2'],
+      settings: { startLr: 1e-6, endLr: 1, numIter: 50, mode: 'exponential', stopFactor: 4, smoothing: 0.98 } });
+    assert.strictEqual(l.command, 'torchrun');
+    assert.deepStrictEqual(l.args.slice(0, 6), ['--nproc_per_node', '2', '--redirects', '2', '--tee', '2']);
+    assert.deepStrictEqual(l.args.slice(-2), ['/w/train.py', '--x']);
+    assert.ok(typeof l.protocol === 'object' && l.env!.LR_FINDER_PROTOCOL_FILE === l.protocol.file);
+    const s = scriptLaunch({ python: 'py', script: '/w/train.py', args: [], cwd: '/w', root: '/w', hookDir: '/h', launcher: ['srun', '-n', '2'],
+      settings: { startLr: 1e-6, endLr: 1, numIter: 50, mode: 'exponential', stopFactor: 4, smoothing: 0.98 } });
+    assert.deepStrictEqual([s.command, ...s.args], ['srun', '-n', '2', 'py', '/w/train.py']);
   });
   it('the launch puts the hook first on PYTHONPATH and the request in the environment, the command as the user typed it', () => {
     const l = scriptLaunch({ python: 'py', script: '/w/train.py', args: ['--epochs', '2'], cwd: '/w', root: '/w', hookDir: '/ext/python',

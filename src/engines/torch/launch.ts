@@ -4,6 +4,7 @@
  * (docs/script-engine.md). No vscode import: the CLI and the extension use it alike.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { SweepSettings } from '../../core/analysis';
 import type { Launch } from '../../runner/sweepProcess';
@@ -29,6 +30,11 @@ export interface ScriptRun {
   env?: NodeJS.ProcessEnv;
   /** Fail when no step has come after this many ms. */
   firstStepTimeoutMs?: number;
+  /**
+   * A launcher the command runs under, as words: `torchrun --nproc_per_node 2` (the script follows it), or
+   * `srun -n 2` / `mpirun -np 2` (the interpreter and the script follow it). Every rank sweeps; rank 0 reports.
+   */
+  launcher?: string[];
 }
 
 /** Settings that keep experiment trackers from reporting a sweep as a run (and from writing their files). */
@@ -45,25 +51,65 @@ export function scriptLaunch(r: ScriptRun): Launch {
     root: r.root, seedOffset: r.seedOffset ?? 0, allowLoad: !!r.allowLoad,
   };
   const userPath = r.env?.PYTHONPATH ?? process.env.PYTHONPATH;
+  const target = r.module ? ['-m', r.module] : [r.script!];
+  const env: NodeJS.ProcessEnv = {
+    ...QUIET_TRACKERS,
+    ...r.env,
+    PYTHONPATH: [r.hookDir, ...(userPath ? [userPath] : [])].join(path.delimiter),
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: '1',
+    LR_FINDER_REQUEST: JSON.stringify(request),
+    LR_FINDER_MAIN_PID: '',
+  };
+  const label = r.module ? `python -m ${r.module}` : path.basename(r.script!);
+  if (r.launcher?.length) {
+    // A launcher closes inherited descriptors (torchrun starts its ranks with close_fds): the protocol goes
+    // through a file outside the workspace, which rank 0 appends to.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lr-finder-run-'));
+    const words = [...r.launcher];
+    const torchrun = isTorchrun(words);
+    if (torchrun && !words.some((w) => /^--(redirects|tee|log[_-]dir)\b/.test(w))) {
+      // torch 1.13 on Python 3.11 (Debian's) crashes at start-up without these ('NoneType' object has no attribute 'get').
+      words.push('--redirects', '2', '--tee', '2', '--log_dir', path.join(dir, 'torchrun-logs'));
+    }
+    return {
+      command: words[0],
+      args: [...words.slice(1), ...(torchrun ? [] : [r.python]), ...target, ...r.args],
+      cwd: r.cwd,
+      env: { ...env, LR_FINDER_LAUNCHER: r.launcher.join(' '), LR_FINDER_PROTOCOL_FILE: path.join(dir, 'protocol.jsonl') },
+      protocol: { file: path.join(dir, 'protocol.jsonl') },
+      cancel: 'leader',
+      // The launcher passes the stop on to its ranks, which restore the workspace before they exit.
+      cancelGraceMs: 15000,
+      label: `${label} (${r.launcher.join(' ')})`,
+      firstPointTimeoutMs: r.firstStepTimeoutMs,
+    };
+  }
   return {
     command: r.python,
-    args: [...(r.module ? ['-m', r.module] : [r.script!]), ...r.args],
+    args: [...target, ...r.args],
     cwd: r.cwd,
-    env: {
-      ...QUIET_TRACKERS,
-      ...r.env,
-      PYTHONPATH: [r.hookDir, ...(userPath ? [userPath] : [])].join(path.delimiter),
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONUNBUFFERED: '1',
-      LR_FINDER_REQUEST: JSON.stringify(request),
-      LR_FINDER_PROTOCOL_FD: '3',
-      LR_FINDER_MAIN_PID: '',
-    },
+    env: { ...env, LR_FINDER_PROTOCOL_FD: '3' },
     protocol: 'fd3',
     cancel: 'leader',
-    label: r.module ? `python -m ${r.module}` : path.basename(r.script!),
+    label,
     firstPointTimeoutMs: r.firstStepTimeoutMs,
   };
+}
+
+/** `torchrun ...` or `python -m torch.distributed.run ...`: the script follows the launcher's own options. */
+export function isTorchrun(words: readonly string[]): boolean {
+  return words.some((w) => path.basename(w) === 'torchrun' || w === 'torch.distributed.run' || w === 'torch.distributed.launch');
+}
+
+/** A launcher setting or flag as words (quotes respected, no shell). */
+export function launcherWords(s: string | undefined): string[] | undefined {
+  if (!s || !s.trim()) return undefined;
+  const out: string[] = [];
+  const re = /"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] ?? m[3]);
+  return out;
 }
 
 /** The hook folder next to the bundle (dist/ → ../python), or under the extension root. */
@@ -74,13 +120,18 @@ export function findHookDir(from: string): string {
   throw new Error(`the script engine's Python files (python/lr_finder_hook) are missing beside ${from}; reinstall LR Finder`);
 }
 
-/** `torchrun`, `python -m torch.distributed.run`, or `RANK`/`WORLD_SIZE` set: not supported yet. */
-export function distributedLaunch(module: string | undefined, program: string | undefined, env: NodeJS.ProcessEnv | undefined): string | undefined {
-  const p = program ? path.basename(program) : '';
-  if (module === 'torch.distributed.run' || module === 'torch.distributed.launch' || p === 'torchrun') {
-    return 'a torchrun launch (torch.distributed.run)';
+/**
+ * A launch.json configuration that runs torchrun (`"module": "torch.distributed.run"` or `"program": ".../torchrun"`)
+ * with the script among its args: the launcher words and the script's own arguments.
+ */
+export function splitLauncherArgs(module: string | undefined, program: string | undefined, python: string, args: readonly string[]):
+  { launcher: string[]; script?: string; module?: string; args: string[] } | undefined {
+  const torchrun = module === 'torch.distributed.run' || module === 'torch.distributed.launch' || (program && path.basename(program) === 'torchrun');
+  if (!torchrun) return undefined;
+  const launcher = module ? [python, '-m', module] : [program!];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-m' && i + 1 < args.length) return { launcher: [...launcher, ...args.slice(0, i)], module: args[i + 1], args: args.slice(i + 2) };
+    if (/\.pyw?$/.test(args[i])) return { launcher: [...launcher, ...args.slice(0, i)], script: args[i], args: args.slice(i + 1) };
   }
-  const world = env?.WORLD_SIZE;
-  if (world && world !== '1') return `WORLD_SIZE=${world}`;
   return undefined;
 }
