@@ -142,8 +142,8 @@ def install():
         return
     rank, world = _rank_and_world()
     launcher = bool(os.environ.get(_LAUNCHER_VAR))
-    if launcher and rank is None:
-        return  # The launcher itself (torchrun's agent): its ranks run the sweep.
+    if launcher and rank is None and os.environ.get("LR_FINDER_LAUNCHER_KIND") == "torchrun":
+        return  # torchrun's own agent process: its ranks run the sweep.
     os.environ[_MAIN_PID_VAR] = str(os.getpid())
     fd = os.environ.get("LR_FINDER_PROTOCOL_FD")
     path = os.environ.get("LR_FINDER_PROTOCOL_FILE")

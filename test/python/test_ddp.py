@@ -31,7 +31,8 @@ def run_sweep(workspace, tmp, settings=None, on_points=None, timeout=180):
     request = {"startLr": 1e-7, "endLr": 10, "numIter": 100, "mode": "exponential", "stopFactor": 4, "smoothing": 0.98,
                "root": str(workspace), "seedOffset": 0, "allowLoad": False, **(settings or {})}
     env = dict(os.environ, PYTHONPATH=str(HOOK), PYTHONDONTWRITEBYTECODE="1", LR_FINDER_REQUEST=json.dumps(request),
-               LR_FINDER_PROTOCOL_FILE=str(proto), LR_FINDER_LAUNCHER="torchrun --nproc_per_node 2", LR_FINDER_MAIN_PID="")
+               LR_FINDER_PROTOCOL_FILE=str(proto), LR_FINDER_LAUNCHER="torchrun --nproc_per_node 2", LR_FINDER_LAUNCHER_KIND="torchrun",
+               LR_FINDER_MAIN_PID="")
     p = subprocess.Popen(torchrun("--log_dir", str(tmp / "logs"), "train_ddp.py"), cwd=workspace, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     t0 = time.time()

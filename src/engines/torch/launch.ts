@@ -76,7 +76,7 @@ export function scriptLaunch(r: ScriptRun): Launch {
       command: words[0],
       args: [...words.slice(1), ...(torchrun ? [] : [r.python]), ...target, ...r.args],
       cwd: r.cwd,
-      env: { ...env, LR_FINDER_LAUNCHER: r.launcher.join(' '), LR_FINDER_PROTOCOL_FILE: path.join(dir, 'protocol.jsonl') },
+      env: { ...env, LR_FINDER_LAUNCHER: r.launcher.join(' '), LR_FINDER_LAUNCHER_KIND: torchrun ? 'torchrun' : 'other', LR_FINDER_PROTOCOL_FILE: path.join(dir, 'protocol.jsonl') },
       protocol: { file: path.join(dir, 'protocol.jsonl') },
       cancel: 'leader',
       // The launcher passes the stop on to its ranks, which restore the workspace before they exit.
