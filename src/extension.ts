@@ -37,7 +37,10 @@ export function activate(context: vscode.ExtensionContext): LrFinderApi | undefi
       vscode.commands.registerCommand('lrFinder.createConfig', guard(() => createConfig(context.extensionUri))),
       codeLens,
       vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, codeLens),
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('lrFinder.codeLens')) codeLens.refresh(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('lrFinder.codeLens')) codeLens.refresh();
+        if (e.affectsConfiguration('lrFinder.recommendedSuggestion') || e.affectsConfiguration('lrFinder.significantDigits')) controller.refreshView();
+      }),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => controller.restore(panel, state),
       }),

@@ -1,5 +1,9 @@
 /** "Create lr-finder.yaml": a commented starting config in the workspace, from the Iris example's shape. */
 import * as vscode from 'vscode';
+import { FASTAI_DEFAULTS } from '../core/analysis';
+
+/** YAML for a default number: 1e-7 as 1.0e-7 (YAML 1.1 readers want the dot), others as they are. */
+const yamlNumber = (x: number) => (Number.isInteger(x) ? String(x) : x < 1e-3 ? x.toExponential().replace(/^(\d)e/, '$1.0e') : String(x));
 
 const TEMPLATE = `# LR Finder training config. Reference: the README, or hover any key (JSON Schema).
 # Run "Find Learning Rate" on this file; clicking the plot rewrites optimizer.learningRate.
@@ -18,9 +22,9 @@ optimizer:
 batchSize: 32
 seed: 0
 sweep:
-  startLr: 1.0e-7
-  endLr: 10
-  numIter: 100
+  startLr: ${yamlNumber(FASTAI_DEFAULTS.startLr)}
+  endLr: ${yamlNumber(FASTAI_DEFAULTS.endLr)}
+  numIter: ${FASTAI_DEFAULTS.numIter}
 `;
 
 export async function createConfig(_extensionUri: vscode.Uri): Promise<void> {

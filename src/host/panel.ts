@@ -5,7 +5,8 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import type { PointRow } from '../core/chartSpec';
-import { ExportMessage, PickMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, type SweepView } from '../core/messages';
+import { ExportMessage, PickMessage, ReadyMessage, RerunMessage, StopMessage, type SweepView } from '../core/messages';
+import { Outbox } from '../core/outbox';
 
 export const VIEW_TYPE = 'lrFinder.plot';
 
@@ -18,13 +19,7 @@ export interface PanelHandlers {
 }
 
 export class LrPanel implements vscode.Disposable {
-  private ready = false;
-  private queue: unknown[] = [];
-  private snapshot: SweepView | undefined;
-  private pending: PointRow[] = [];
-  private pendingStatus = '';
-  private pendingValidation = false;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly outbox: Outbox;
   private readonly subs: vscode.Disposable[] = [];
 
   static create(extensionUri: vscode.Uri, handlers: PanelHandlers): LrPanel {
@@ -37,6 +32,8 @@ export class LrPanel implements vscode.Disposable {
     const media = vscode.Uri.joinPath(extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
     panel.iconPath = vscode.Uri.joinPath(media, 'icon.svg');
+    this.outbox = new Outbox((m) => void this.panel.webview.postMessage(m),
+      { set: (f, ms) => setTimeout(f, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) });
     // Listen before setting html, so `ready` cannot be missed.
     this.subs.push(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
     this.subs.push(panel.onDidDispose(() => { this.disposeInternals(); handlers.onDispose(); }));
@@ -44,12 +41,8 @@ export class LrPanel implements vscode.Disposable {
   }
 
   private receive(m: unknown) {
-    if (ReadyMessage.is(m)) {
-      this.ready = true;
-      // The latest snapshot already holds every queued point: send it alone, then anything else in order.
-      if (this.snapshot) this.queue = [SnapshotMessage.make(this.snapshot), ...this.queue.filter((q) => !SnapshotMessage.is(q) && !PointsMessage.is(q))];
-      for (const q of this.queue.splice(0)) void this.panel.webview.postMessage(q);
-    } else if (PickMessage.is(m)) {
+    if (ReadyMessage.is(m)) this.outbox.onReady();
+    else if (PickMessage.is(m)) {
       if (typeof m.params?.lr === 'number' && m.params.lr > 0 && Number.isFinite(m.params.lr)) this.handlers.onPick(m.params.lr, m.params.source === 'suggestion' ? 'suggestion' : 'plot');
     } else if (StopMessage.is(m)) this.handlers.onStop();
     else if (RerunMessage.is(m)) {
@@ -63,36 +56,22 @@ export class LrPanel implements vscode.Disposable {
   }
 
   post(message: unknown) {
-    if (this.ready) void this.panel.webview.postMessage(message);
-    else this.queue.push(message);
+    this.outbox.send(message);
   }
 
   /** Replace the whole view (a sweep started, ended or the panel was restored). */
   setView(view: SweepView) {
-    this.flush();
-    this.snapshot = view;
-    this.post(SnapshotMessage.make(view));
+    this.outbox.setView(view);
   }
 
   /** Live points, batched: at most one message every 100 ms. */
   pushPoints(rows: PointRow[], statusText: string, showValidation: boolean) {
-    this.pending.push(...rows);
-    this.pendingStatus = statusText;
-    this.pendingValidation ||= showValidation;
-    if (this.snapshot) {
-      // Kept current for a late `ready`; postMessage clones, so appending in place is safe.
-      this.snapshot.rows.push(...rows);
-      this.snapshot.statusText = statusText;
-      this.snapshot.showValidation ||= showValidation;
-    }
-    this.flushTimer ??= setTimeout(() => this.flush(), 100);
+    this.outbox.pushPoints(rows, statusText, showValidation);
   }
 
-  private flush() {
-    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = undefined; }
-    if (!this.pending.length) return;
-    this.post(PointsMessage.make({ rows: this.pending, statusText: this.pendingStatus, showValidation: this.pendingValidation }));
-    this.pending = [];
+  /** What the panel shows now (the last snapshot with the live points since). */
+  get current(): SweepView | undefined {
+    return this.outbox.current;
   }
 
   reveal() {
@@ -158,7 +137,7 @@ export class LrPanel implements vscode.Disposable {
   }
 
   private disposeInternals() {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.outbox.dispose();
     this.subs.forEach((s) => s.dispose());
   }
 

@@ -9,7 +9,7 @@ import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analy
 import { parseConfigText } from '../engines/tfjs/config';
 import { commandLine } from '../core/engineSummary';
 import { formatLoss, formatLr } from '../core/format';
-import { PickResultMessage } from '../core/messages';
+import { PickResultMessage, type SweepView } from '../core/messages';
 import type { ErrorEvent } from '../core/protocol';
 import { reportLine } from '../core/scriptReport';
 import { buildView, curveCsv, curveJson, LiveRows, statusText, analyzeRecord, type SweepRecord } from '../core/sweepView';
@@ -63,6 +63,11 @@ export class SweepController implements vscode.Disposable {
    * window reloads right after a sweep, before the workbench has stored it.
    */
   constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: ConfigDiagnostics, private readonly memento?: vscode.Memento) {}
+
+  /** A setting the view depends on changed (the starred suggestion, the digits): show it in the open panel. */
+  refreshView() {
+    if (this.record && this.panel) this.panel.setView(this.view());
+  }
 
   /** The last sweep's record (for tests and "Insert Suggested Learning Rate"). */
   get lastRecord(): SweepRecord | undefined {
@@ -394,6 +399,15 @@ export class SweepController implements vscode.Disposable {
 
   get panelView() {
     return this.panel;
+  }
+
+  /** The narrow view tests read (no private fields): what the panel shows, and the running engines' process ids. */
+  get panelSnapshot(): SweepView | undefined {
+    return this.panel?.current;
+  }
+
+  get runningPids(): number[] {
+    return this.running?.proc.pids ?? [];
   }
 
   dispose() {

@@ -57,10 +57,24 @@ describe('LR Finder in a real VS Code host', () => {
     assert.strictEqual(r.points.length, r.end!.points);
     assert.ok(r.points.length >= 50);
     assert.ok(a.controller.panelView, 'panel is open');
-    const snapshot = (a.controller.panelView as unknown as { snapshot: { suggestions: { name: string; lr?: number }[]; marks: unknown[]; status: string } }).snapshot;
+    const snapshot = a.controller.panelSnapshot!;
     assert.strictEqual(snapshot.status, 'done');
     assert.ok(snapshot.suggestions.find((s) => s.name === 'valley')?.lr);
     assert.ok(snapshot.marks.length >= 2, 'steepest and minimum annotations');
+  });
+
+  it('a settings change reaches the open panel: the starred suggestion follows lrFinder.recommendedSuggestion', async () => {
+    const a = await api();
+    const c = vscode.workspace.getConfiguration('lrFinder');
+    await c.update('recommendedSuggestion', 'valley', vscode.ConfigurationTarget.Global);
+    try {
+      const snap = await until(() => a.controller.panelSnapshot?.suggestions[0]?.name === 'valley' && a.controller.panelSnapshot, 10000, 'valley listed first');
+      assert.ok(snap.suggestions[0].recommended);
+      assert.ok(snap.marks.some((m) => m.name === 'valley' && m.recommended), 'the plot stars it too');
+    } finally {
+      await c.update('recommendedSuggestion', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until(() => a.controller.panelSnapshot?.suggestions[0]?.name === 'recommended', 10000, 'back to recommended');
   });
 
   it('runs on the active editor\'s config even when it has another name (same shape)', async () => {
@@ -147,7 +161,7 @@ describe('LR Finder in a real VS Code host', () => {
     try {
       void vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(cfg));
       await until(() => (a.controller.lastRecord?.points.length ?? 0) > 5 && a.controller.lastRecord?.configPath === cfg, 60000, 'points');
-      const pid = (a.controller as unknown as { running?: { proc: { pids: number[] } } }).running?.proc.pids[0];
+      const pid = a.controller.runningPids[0];
       assert.ok(alive(pid), 'engine is running');
       const t0 = Date.now();
       await vscode.commands.executeCommand('lrFinder.stop');
@@ -206,7 +220,7 @@ describe('LR Finder in a real VS Code host', () => {
     const r = a.controller.lastRecord!;
     assert.strictEqual(r.runs?.length, 3);
     assert.notDeepStrictEqual(r.runs![0].map((p) => p.loss), r.runs![1].map((p) => p.loss), 'different seeds give different curves');
-    const snap = (a.controller.panelView as unknown as { snapshot: { showBand: boolean; rows: { lo?: number; hi?: number }[]; suggestions: { name: string; spread?: string }[]; statusText: string } }).snapshot;
+    const snap = a.controller.panelSnapshot!;
     assert.ok(snap.showBand);
     assert.ok(snap.rows.slice(10, 40).every((x) => typeof x.lo === 'number' && x.hi! >= x.lo!));
     assert.match(snap.suggestions.find((x) => x.name === 'valley')!.spread!, /^3 runs: \S+ … \S+$/);
@@ -220,7 +234,7 @@ describe('LR Finder in a real VS Code host', () => {
     await until(() => !a.controller.panelView, 5000, 'panel closed');
     const panel = vscode.window.createWebviewPanel('lrFinder.plot', 'LR Finder', vscode.ViewColumn.Beside, {});
     a.controller.restore(panel, { record: rec, configUri: vscode.Uri.file(rec.configPath).toString(), target: 'x' });
-    const snap = (a.controller.panelView as unknown as { snapshot: { status: string; rows: unknown[] } }).snapshot;
+    const snap = a.controller.panelSnapshot!;
     assert.strictEqual(snap.status, 'done');
     assert.strictEqual(snap.rows.length, rec.points.length);
   });

@@ -71,7 +71,7 @@ function groupMembers(pgid: number): number[] {
 }
 
 type Snapshot = { status: string; suggestions: { name: string; lr?: number }[]; rows: unknown[]; target?: string };
-const snapshotOf = (a: LrFinderApi) => (a.controller.panelView as unknown as { snapshot: Snapshot }).snapshot;
+const snapshotOf = (a: LrFinderApi) => a.controller.panelSnapshot!;
 
 describe('LR Finder on a PyTorch script (script engine) in a real VS Code host', function () {
   this.timeout(90000);
@@ -143,7 +143,7 @@ describe('LR Finder on a PyTorch script (script engine) in a real VS Code host',
       await cfg().update('script.args', ['--epochs', '1000'], vscode.ConfigurationTarget.Global);
       void vscode.commands.executeCommand('lrFinder.findLearningRate', vscode.Uri.file(variant));
       await until(() => a.controller.lastRecord?.configPath === variant && a.controller.lastRecord.points.length > 5, 60000, 'points');
-      const pid = (a.controller as unknown as { running?: { proc: { pids: number[] } } }).running?.proc.pids[0];
+      const pid = a.controller.runningPids[0];
       assert.ok(pid, 'a process');
       const members = groupMembers(pid!);
       assert.ok(members.includes(pid!), 'the script is running');

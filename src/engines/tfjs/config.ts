@@ -8,6 +8,7 @@ import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, typ
 import { stripComments } from 'jsonc-parser';
 import schema from '../../../schemas/lr-finder.schema.json';
 import type { LossName, OptimizerSpec } from './types';
+import { FASTAI_DEFAULTS } from '../../core/analysis';
 import type { SweepMode } from '../../core/fastai';
 
 export interface LayerSpec {
@@ -57,7 +58,8 @@ export interface ParsedConfig {
   locate(path: Path): ConfigIssue;
 }
 
-export const SWEEP_DEFAULTS = { startLr: 1e-7, endLr: 10, numIter: 100, mode: 'exponential' as SweepMode, stopFactor: 4, smoothing: 0.98, validation: false, repeats: 1 };
+/** A config's sweep defaults: fastai's (the one owner is FASTAI_DEFAULTS), plus the config-only keys. */
+export const SWEEP_DEFAULTS = { ...FASTAI_DEFAULTS, validation: false, repeats: 1 };
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
