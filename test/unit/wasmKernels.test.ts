@@ -1,5 +1,5 @@
 /**
- * The wasm training-kernel replacements (src/engines/tfjs/wasmKernels.ts) against the cpu backend's kernels, on random
+ * The wasm training-kernel replacements (src/engines/tfjs/wasm/) against the cpu backend's kernels, on random
  * (non-zero) inputs: every replaced kernel over several shapes, strides 1 and 2, 'same' and 'valid' padding; then the
  * fused Adam update and the gradients of a small Conv2D + MaxPooling2D + Dense model, wasm vs cpu.
  */
@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engines/tfjs/backend';
-import { registerWasmTrainingKernels, replacedWasmKernels, setWasmSimdHelpersEnabled } from '../../src/engines/tfjs/wasmKernels';
+import { registerWasmTrainingKernels, replacedWasmKernels, setWasmSimdHelpersEnabled } from '../../src/engines/tfjs/wasm';
 
 type Attrs = tf.NamedAttrMap;
 interface Input { shape: number[]; values: Float32Array | Int32Array; dtype?: tf.DataType }

@@ -1,13 +1,13 @@
 /**
  * Picks the tfjs backend the engine trains on: tfjs-node (native TensorFlow) if it can be loaded, else wasm
- * (SIMD when the runtime supports it) with the training-kernel fixes from ./wasmKernels, else the pure-JS cpu backend.
+ * (SIMD when the runtime supports it) with the training-kernel fixes from ./wasm, else the pure-JS cpu backend.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, registerWasmMissingKernels } from './wasmKernels';
+import { registerWasmTrainingKernels, registerWasmMissingKernels } from './wasm';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
