@@ -1,19 +1,25 @@
 /**
- * `lr-finder locate FILE [--json]` and `lr-finder apply FILE LR [--line N]`: the CLI shell around src/core/locate.ts.
+ * `lr-finder locate FILE [--json]` and `lr-finder apply FILE LR [--cell C] [--line N] [--column K]`: the CLI shell
+ * around src/core/locate.
  *
  * Both take the arguments after the subcommand, and two line printers: `out` for results (stdout) and `err` for
  * diagnostics (stderr; defaults to process.stderr). Each call prints one line (or one multi-line block) without the
  * trailing newline. They never throw: they return the exit code.
  *
  *   locate  0 found (recommended first), 1 none found, 2 usage error / unreadable or unsupported file.
- *           Human output: one line per literal, `LINE:COL  KEY  TEXT`; with --json a JSON array of
- *           {"file","line","column","key","text","value"} (1-based; `[]` when none found).
- *   apply   0 written (prints `FILE:LINE:COL key: OLD -> NEW`), 1 no literal in the file, 2 usage error, a bad LR (not a
- *           positive finite number), a bad --line (the message names the lines that have literals), an unreadable or
- *           unsupported file, or a failed write. Without --line the recommended literal is rewritten; when there are
- *           several, stderr says which and how to pick another. The file is written atomically: a temporary file in
- *           the same directory, with the original's permission bits, renamed over the original (the real file when
- *           FILE is a symlink). Only the literal's bytes change; a file that is not valid UTF-8 is refused.
+ *           Human output: one line per literal, `LINE:COL  KEY  TEXT` (a notebook's start with `cell C`); with --json a
+ *           JSON array of {"file","line","column","key","text","value"} (1-based; a notebook's also have "cell", the
+ *           0-based index into its cells, and their line and column are in that cell's source; `[]` when none found).
+ *   apply   0 written (prints `FILE:LINE:COL key: OLD -> NEW`, for a notebook `FILE cell C LINE:COL key: ...`), 1 no
+ *           literal in the file, 2 usage error, a bad LR (not a positive finite number), a --cell/--line/--column with
+ *           no literal there (the message names where there are some), an unreadable or unsupported file, or a failed
+ *           write. --cell (notebooks only) narrows to a cell, --line to a line (of that cell, in a notebook: --line
+ *           needs --cell there), --column (needs --line) to the literal at or around that column, for two on one line
+ *           (`slice(1e-6, 1e-4)`). The recommended one of what is left is rewritten; when several are left, stderr
+ *           says which and how to pick another. The file is written atomically: a temporary file in the same
+ *           directory, with the original's permission bits, renamed over the original (the real file when FILE is a
+ *           symlink). Only the literal's bytes change (in a notebook, the number's characters inside the JSON string of
+ *           the cell's source); a file that is not valid UTF-8 is refused.
  */
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
@@ -22,8 +28,8 @@ import { applyLearningRate, languageOf, locateLearningRates, type LrLiteral } fr
 type Printer = (s: string) => void;
 
 const LOCATE_USAGE = 'usage: lr-finder locate FILE [--json]';
-const APPLY_USAGE = 'usage: lr-finder apply FILE LR [--line N]';
-const SUPPORTED = '.py, .yaml/.yml, .json/.jsonc, .js/.mjs/.cjs/.ts/.mts/.cts/.jsx/.tsx';
+const APPLY_USAGE = 'usage: lr-finder apply FILE LR [--cell C] [--line N] [--column K]';
+const SUPPORTED = '.py, .ipynb, .yaml/.yml, .json/.jsonc, .toml, .ini/.cfg/.conf, .gin, .js/.mjs/.cjs/.ts/.mts/.cts/.jsx/.tsx';
 
 const stderr: Printer = (s) => { process.stderr.write(s + '\n'); };
 
@@ -80,8 +86,15 @@ function unsupported(file: string): string | undefined {
   return languageOf(file) ? undefined : `${file}: unsupported file type "${path.extname(file) || '(none)'}" (supported: ${SUPPORTED})`;
 }
 
+/** Where a literal is, as the messages say it: `16:53`, in a notebook `cell 7 2:43`. */
+function where(c: LrLiteral): string {
+  return `${c.cell === undefined ? '' : `cell ${c.cell} `}${c.line}:${c.column}`;
+}
+
 function table(list: LrLiteral[]): string[] {
-  const pos = list.map((c) => `${c.line}:${c.column}`);
+  const cells = list.map((c) => (c.cell === undefined ? '' : `cell ${c.cell}`));
+  const wCell = Math.max(...cells.map((s) => s.length));
+  const pos = list.map((c, i) => `${cells[i].padEnd(wCell)}${wCell ? '  ' : ''}${c.line}:${c.column}`);
   const wPos = Math.max(...pos.map((s) => s.length));
   const wKey = Math.max(...list.map((c) => c.key.length));
   return list.map((c, i) => `  ${pos[i].padEnd(wPos)}  ${c.key.padEnd(wKey)}  ${c.text}${i === 0 && list.length > 1 ? '  (recommended)' : ''}`);
@@ -104,7 +117,7 @@ export async function locateCommand(args: string[], out: Printer, err: Printer =
     if ('error' in r) { err(`lr-finder locate: ${r.error}`); return 2; }
     const list = locateLearningRates(file, r.text);
     if (json) {
-      out(JSON.stringify(list.map((c) => ({ file, line: c.line, column: c.column, key: c.key, text: c.text, value: c.value })), null, 2));
+      out(JSON.stringify(list.map((c) => ({ file, cell: c.cell, line: c.line, column: c.column, key: c.key, text: c.text, value: c.value })), null, 2));
     }
     if (list.length === 0) {
       err(`lr-finder locate: no learning-rate literal found in ${file} (looked for numbers assigned to lr, learning_rate, learningRate, max_lr, ...)`);
@@ -154,14 +167,64 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
 }
 
-function linesOf(list: LrLiteral[]): string {
-  return [...new Set(list.map((c) => c.line))].sort((a, b) => a - b).join(', ');
+function listOf(values: number[]): string {
+  return [...new Set(values)].sort((a, b) => a - b).join(', ');
+}
+
+/** A whole-number flag: undefined when absent, NaN when it is not a number of at least `min`. */
+function intFlag(p: Parsed, name: string, min: number): number | undefined {
+  const v = p.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  return n >= min ? n : NaN;
+}
+
+interface Picked { target: LrLiteral; note?: string }
+
+/**
+ * The literal --cell/--line/--column point at (each narrows what the one before left), the recommended one of what is
+ * left; an error message when they point at nothing.
+ */
+function pick(file: string, list: LrLiteral[], cell: number | undefined, line: number | undefined, column: number | undefined): Picked | string {
+  const notebook = list[0].cell !== undefined;
+  let pool = list;
+  let scope = `in ${file}`;
+  if (cell !== undefined) {
+    pool = pool.filter((c) => c.cell === cell);
+    if (pool.length === 0) {
+      const cells = list.map((c) => c.cell!);
+      return `no learning-rate literal in cell ${cell} of ${file}; ${new Set(cells).size === 1 ? 'the only cell with one is' : 'there are some in cells'} ${listOf(cells)}`;
+    }
+    scope = `in cell ${cell} of ${file}`;
+  }
+  if (line !== undefined) {
+    const onLine = pool.filter((c) => c.line === line);
+    if (onLine.length === 0) {
+      return `no learning-rate literal on line ${line} ${scope.replace(/^in /, 'of ')}; ${pool.length === 1 ? 'the only one is on line' : 'there are some on lines'} ${listOf(pool.map((c) => c.line))}`;
+    }
+    pool = onLine;
+    scope = `on line ${line} ${scope.replace(/^in /, 'of ')}`;
+  }
+  if (column !== undefined) {
+    const at = pool.filter((c) => column >= c.column && column < c.column + c.length);
+    if (at.length === 0) return `no learning-rate literal at column ${column} ${scope.replace(/^on /, 'of ')}; ${pool.length === 1 ? 'the only one is at column' : 'there are some at columns'} ${listOf(pool.map((c) => c.column))}`;
+    pool = at;
+  }
+  const target = pool[0];
+  if (pool.length === 1) return { target };
+  const others = pool.slice(1).map((c) => `${where(c)} ${c.key}`).join(', ');
+  const hint = line !== undefined ? '--column K' : cell !== undefined ? '--line N' : notebook ? '--cell C --line N' : '--line N';
+  const which = line !== undefined ? `column ${target.column}` : notebook && cell === undefined ? `cell ${target.cell} line ${target.line}` : `line ${target.line}`;
+  return {
+    target,
+    note: `lr-finder apply: ${pool.length} learning-rate literals ${scope}; rewrote the recommended one (${which}, ${target.key}); others: ${others}; pick one with ${hint}`,
+  };
 }
 
 export async function applyCommand(args: string[], out: Printer, err: Printer = stderr): Promise<number> {
   try {
     if (isHelp(args)) { out(APPLY_USAGE); return 0; }
-    const p = parse(args, ['--line'], []);
+    const p = parse(args, ['--line', '--column', '--cell'], []);
     if (typeof p === 'string') { err(`lr-finder apply: ${p}\n${APPLY_USAGE}`); return 2; }
     if (p.positionals.length !== 2) {
       const what = p.positionals.length === 0 ? 'missing FILE and LR' : p.positionals.length === 1 ? 'missing LR' : `expected FILE and LR, got ${p.positionals.length} arguments`;
@@ -171,34 +234,26 @@ export async function applyCommand(args: string[], out: Printer, err: Printer = 
     const [file, lrText] = p.positionals;
     const lr = parseLr(lrText);
     if (lr === undefined) { err(`lr-finder apply: LR is "${lrText}"; expected a positive finite number such as 3e-4 or 0.0003`); return 2; }
-    const lineFlag = p.flags.get('--line');
-    let line: number | undefined;
-    if (lineFlag !== undefined) {
-      line = typeof lineFlag === 'string' && /^\d+$/.test(lineFlag.trim()) ? Number(lineFlag) : NaN;
-      if (!(line >= 1)) { err(`lr-finder apply: --line is "${String(lineFlag)}"; expected a line number (1, 2, ...)`); return 2; }
-    }
-    const bad = unsupported(file);
+    const line = intFlag(p, '--line', 1);
+    const column = intFlag(p, '--column', 1);
+    const cell = intFlag(p, '--cell', 0);
+    const bad = [
+      Number.isNaN(line) && `--line is "${String(p.flags.get('--line'))}"; expected a line number (1, 2, ...)`,
+      Number.isNaN(column) && `--column is "${String(p.flags.get('--column'))}"; expected a column number (1, 2, ...)`,
+      Number.isNaN(cell) && `--cell is "${String(p.flags.get('--cell'))}"; expected a cell index (0, 1, ..., as locate shows it)`,
+      column !== undefined && line === undefined && '--column needs --line',
+      unsupported(file),
+      cell !== undefined && languageOf(file) !== 'ipynb' && `--cell is for notebooks (.ipynb); ${file} has no cells`,
+      line !== undefined && cell === undefined && languageOf(file) === 'ipynb' && `in a notebook --line needs --cell C (the cell's index, as locate shows it)`,
+    ].find((m): m is string => typeof m === 'string');
     if (bad) { err(`lr-finder apply: ${bad}`); return 2; }
     const r = await readText(file);
     if ('error' in r) { err(`lr-finder apply: ${r.error}`); return 2; }
     const list = locateLearningRates(file, r.text);
     if (list.length === 0) { err(`lr-finder apply: no learning-rate literal found in ${file}; nothing changed`); return 1; }
-    let target: LrLiteral;
-    let note: string | undefined;
-    if (line !== undefined) {
-      const onLine = list.filter((c) => c.line === line);
-      if (onLine.length === 0) {
-        err(`lr-finder apply: no learning-rate literal on line ${line} of ${file}; ${list.length === 1 ? 'the only one is on line' : 'there are some on lines'} ${linesOf(list)}`);
-        return 2;
-      }
-      target = onLine[0];
-    } else {
-      target = list[0];
-      if (list.length > 1) {
-        const others = list.slice(1).map((c) => `${c.line}:${c.column} ${c.key}`).join(', ');
-        note = `lr-finder apply: ${list.length} learning-rate literals in ${file}; rewrote the recommended one (line ${target.line}, ${target.key}); others: ${others}; pick one with --line N`;
-      }
-    }
+    const picked = pick(file, list, cell, line, column);
+    if (typeof picked === 'string') { err(`lr-finder apply: ${picked}`); return 2; }
+    const { target, note } = picked;
     const edit = applyLearningRate(r.text, target, lr);
     if (edit.text !== r.text) {
       try {
@@ -211,7 +266,8 @@ export async function applyCommand(args: string[], out: Printer, err: Printer = 
       }
     }
     if (note) err(note);
-    out(`${file}:${target.line}:${target.column} ${target.key}: ${target.text} -> ${edit.replacement}${edit.text === r.text ? ' (unchanged)' : ''}`);
+    const at = target.cell === undefined ? `${file}:${target.line}:${target.column}` : `${file} cell ${target.cell} ${target.line}:${target.column}`;
+    out(`${at} ${target.key}: ${target.text} -> ${edit.replacement}${edit.text === r.text ? ' (unchanged)' : ''}`);
     return 0;
   } catch (e) {
     err(`lr-finder apply: ${(e as Error)?.message ?? e}`);

@@ -13,6 +13,7 @@ import { formatLikeOriginal, languageOf, locateLearningRates, relocate, type LrL
 import type { ScriptSummary } from '../core/protocol';
 import { findOptionValue, locateLaunchArg } from '../core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates, type Candidate } from '../core/scriptTarget';
+import { insertIntoNotebook, openNotebook, writeNotebookLiteral } from './notebookInsert';
 
 export interface InsertTarget {
   uri: vscode.Uri;
@@ -70,6 +71,9 @@ async function chooseLiteral(found: LrLiteral[], target: InsertTarget, value: st
 
 export async function insertLearningRate(configUri: vscode.Uri, lr: number, opts: WriteOptions): Promise<InsertResult> {
   const target = await resolveTarget(configUri);
+  // A notebook (.ipynb) is written through its cells (notebookInsert.ts); its text only when it cannot be opened as one.
+  const notebook = await openNotebook(target.uri);
+  if (notebook) return insertIntoNotebook(notebook, roundSignificant(lr, opts.digits), opts);
   const doc = await vscode.workspace.openTextDocument(target.uri);
   const rounded = roundSignificant(lr, opts.digits);
   const found = locateLearningRates(doc.fileName, doc.getText());
@@ -143,6 +147,8 @@ export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummar
     chosen = pick?.candidate;
   }
   if (!chosen) return { ok: false, text: 'Cancelled: no learning rate was chosen.' };
+  const notebook = chosen.literal.cell !== undefined ? await openNotebook(vscode.Uri.file(chosen.file)) : undefined;
+  if (notebook) return writeNotebookLiteral(notebook, chosen.literal, rounded, opts);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(chosen.file));
   return writeLiteral(doc, chosen.literal, rounded, opts);
 }
