@@ -3,7 +3,7 @@
  *   lr-finder run CONFIG [--json] [--html FILE] [--start-lr X] [--end-lr Y] [--num-iter N] [--seed S] [--backend B]
  *   lr-finder suggest CURVE.json [--json]
  *   lr-finder locate FILE [--json]
- *   lr-finder apply FILE LR [--line N]
+ *   lr-finder apply FILE LR [--cell C] [--line N] [--column K]
  * Exit codes: 0 ok, 1 the sweep failed, 2 usage or config error. --debug prints stack traces.
  */
 import * as fs from 'fs';
@@ -16,9 +16,10 @@ import { UsageError } from './args';
 
 const USAGE = `usage:
   lr-finder run CONFIG [--json] [--html FILE] [--start-lr X] [--end-lr Y] [--num-iter N] [--seed S] [--backend auto|wasm|cpu|tensorflow]
+  lr-finder run train.py | -m MODULE [--python PY] [--launcher "torchrun --nproc_per_node 2"] [--json] [--num-iter N] ... [-- ARGS]
   lr-finder suggest CURVE.json [--json]
   lr-finder locate FILE [--json]
-  lr-finder apply FILE LR [--line N]
+  lr-finder apply FILE LR [--cell C] [--line N] [--column K]
 options: --debug (stack traces), --help`;
 
 async function main(argv: string[]): Promise<number> {
