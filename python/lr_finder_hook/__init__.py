@@ -93,11 +93,11 @@ class State:
         s = self.settings
         return schedule_lr(min(i, s["numIter"] - 1), s["numIter"], s["startLr"], s["endLr"], s["mode"])
 
-    def send(self, event):
-        """Points, hello, end and report: rank 0 speaks for all ranks."""
+    def send(self, event, urgent=True):
+        """Points, hello, end and report: rank 0 speaks for all ranks. Points may wait a few ms (batched)."""
         if self.rank != 0:
             return
-        if not self.channel.send(event) and self.channel.broken and not self.ended:
+        if not self.channel.send(event, urgent) and self.channel.broken and not self.ended:
             # The front end is gone: nobody reads the curve any more.
             self.ended = "cancelled"
             raise SweepStop(0)

@@ -4,6 +4,7 @@ import math
 import struct
 
 _F32_MAX = 3.4028234663852886e38
+_F32 = struct.Struct("f")
 
 
 def f32(x):
@@ -14,7 +15,7 @@ def f32(x):
         # struct refuses to pack these; values between max and the next float32 round to max or inf as IEEE does
         big = struct.unpack("f", struct.pack("f", math.copysign(_F32_MAX, x)))[0]
         return math.copysign(math.inf, x) if abs(x) >= 3.4028235677973366e38 else big
-    return struct.unpack("f", struct.pack("f", x))[0]
+    return _F32.unpack(_F32.pack(x))[0]
 
 
 def schedule_lr(i, num_iter, start_lr, end_lr, mode):

@@ -14,14 +14,21 @@ import importlib.abc
 import os
 import sys
 
+from .protocol import wire
+
 seed_offset = 0
 _STATE = None
 _WRAPPED = "_lr_finder_wrapped"
 _SCALE = "_lr_finder_scale"
 
 
+SweepStop = force_exit = hello = None  # From the package, bound at install (the package imports this module)
+
+
 def install(state):
-    global _STATE
+    global _STATE, SweepStop, force_exit, hello
+    from . import SweepStop, force_exit, hello  # noqa: F811
+
     _STATE = state
     if "torch" in sys.modules and hasattr(sys.modules["torch"], "optim"):
         _patch_torch(sys.modules["torch"])
@@ -85,7 +92,10 @@ def _as_float(v):
 
 
 def _hyper(group):
-    return {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr", "max_lr", "min_lr")}
+    """The hyperparameters to hold at their constructed values: numbers and tuples (momentum, betas, weight decay,
+    eps...). Flags (foreach, fused, maximize...) are no scheduler's business and are not checked at every step."""
+    return [(k, v) for k, v in group.items()
+            if k not in ("params", "lr", "initial_lr", "max_lr", "min_lr") and not isinstance(v, bool) and v is not None]
 
 
 def _register(opt):
@@ -138,8 +148,6 @@ def _wrap_step(cls):
 
 
 def _outer_step(st, rec, original, opt, args, kwargs):
-    from . import SweepStop, force_exit, hello
-
     if st.ended or st.error is not None:
         force_exit()  # The script caught our stop and went on training.
     if rec.alias_of is not None:
@@ -197,7 +205,8 @@ def _outer_step(st, rec, original, opt, args, kwargs):
         loss = _mean_over_ranks(loss, rec)
     st.index += 1
     st.counted += 1
-    st.send({"type": "point", "iteration": i, "lr": lr, "loss": _wire(loss)})
+    # The first point goes at once (the front end starts drawing); the others in batches of a few ms.
+    st.send({"type": "point", "iteration": i, "lr": lr, "loss": wire(loss)}, urgent=st.counted == 1)
     reason = st.stop_rule.push(loss)
     if reason:
         st.end(reason)
@@ -216,12 +225,12 @@ def _set_groups(st, rec, lr):
         initial = rec.initial[k]
         ratio = (initial / st.ref_lr) if (initial is not None and st.ref_lr) else 1.0
         value = lr * ratio
-        current = g.get("lr")
-        if hasattr(current, "fill_"):
-            current.fill_(value)  # A tensor LR (capturable/fused optimizers)
-        else:
+        current = g["lr"]
+        if current.__class__ is float or current.__class__ is int or not hasattr(current, "fill_"):
             g["lr"] = value
-        for key, v in rec.frozen[k].items():
+        else:
+            current.fill_(value)  # A tensor LR (capturable/fused optimizers)
+        for key, v in rec.frozen[k]:
             if g.get(key) is not v:
                 g[key] = v
 
@@ -259,12 +268,6 @@ def _loss_value(losses):
             v = v / float(scale)
         total += v
     return total
-
-
-def _wire(x):
-    from .protocol import wire
-
-    return wire(x)
 
 
 # -- losses --------------------------------------------------------------------------------------------------------------
