@@ -24,6 +24,7 @@ options: --debug (stack traces), --help`;
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  if (debug) process.env.LR_FINDER_DEBUG ??= '1'; // the engine's stack traces too
   const args = argv.filter((a) => a !== '--debug');
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');

@@ -91,7 +91,7 @@ function prepareConfig(p: ParsedArgs): Prepared {
     name: path.basename(configFile), file: configFile, repeats,
     settings: { startLr: s.startLr, endLr: s.endLr, numIter: s.numIter, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing },
     launchFor: (run) => tfjsLaunch({
-      enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : process.cwd(),
+      enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
       args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : seed !== undefined ? ['--seed', String(seed)] : [])],
     }),
     seedText: (runs) => `seeds ${cfg.seed}…${cfg.seed + runs - 1}`,
@@ -152,6 +152,9 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
         err(describeRun(e));
         err(`backend: ${e.backend} — ${e.backendReason}`);
         for (const w of e.warnings) err(`warning: ${w}`);
+      } else if (e.type === 'status') {
+        clearBar();
+        err(`${e.state}: ${e.message}`); // a cluster job: "pending: job 12 is waiting for resources"
       } else if (e.type === 'point' && tty && Date.now() - lastDraw > 50) {
         lastDraw = Date.now();
         const done = Math.min(1, (e.iteration + 1) / numIter);
@@ -167,9 +170,10 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
     onMalformed: (_line, error) => err(`lr-finder: ignored a malformed line from the engine: ${error}`),
   });
   const onSigint = () => { void proc.cancel(); };
-  process.on('SIGINT', onSigint);
+  // SIGTERM too (a job scheduler, a CI timeout, kill): the sweep's processes, or its cluster job, go with the CLI.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSigint);
   const outcome = await proc.done;
-  process.off('SIGINT', onSigint);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSigint);
   clearBar();
 
   if (json && repeats > 1) {
@@ -188,6 +192,7 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
     return outcome.error.file && outcome.hello?.engine !== 'torch' && !prep.file.endsWith('.py') && !prep.name.startsWith('python -m') ? 2 : 1;
   }
   if (!outcome.end) {
+    if (outcome.cancelled && !outcome.points.length && !outcome.hello) { err(`lr-finder: cancelled before ${prep.name} had started`); return 130; }
     const why = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
     err(`lr-finder: ${prep.name} ${why} without finishing the sweep${outcome.stderrTail.length ? ':\n' + outcome.stderrTail.slice(-10).join('\n') : ''}`);
     return 1;
@@ -195,8 +200,10 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
   return finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
 }
 
-function where(e: { file?: string; line?: number }): string {
-  return e.file && e.line && !e.file.endsWith('.yaml') && !e.file.endsWith('.yml') && !e.file.endsWith('.json') ? ` (${e.file}:${e.line})` : '';
+/** A script's traceback position, unless the message already starts with it (config and CSV errors do). */
+function where(e: { file?: string; line?: number; message: string }): string {
+  if (!e.file || !e.line || e.message.includes(`${path.basename(e.file)}:${e.line}`)) return '';
+  return ` (${e.file}:${e.line})`;
 }
 
 function finishRun(prep: Prepared, outcome: RepeatedOutcome, html: string | undefined, json: boolean, out: Out, err: Out): number {

@@ -1,6 +1,6 @@
 /** Terminal output of the CLI: the curve as a text plot and the suggestions table. Pure string building. */
 import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
-import { formatLoss, formatLr } from '../core/format';
+import { extent, formatLoss, formatLr } from '../core/format';
 import { SUGGESTIONS, suggestionSpec } from '../core/suggestions';
 
 // Drawn in this order, so the recommendation wins a shared cell; letters and words are the registry's.
@@ -16,10 +16,10 @@ export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, heigh
   if (pts.length < 2) return '(not enough finite points to plot)';
   const xmin = pts[0].x, xmax = pts[pts.length - 1].x;
   const ys = pts.map((p) => p.y);
-  const lo = Math.min(...ys);
+  const [lo, yMax] = extent(ys);
   // Clip the divergence tail so the interesting part keeps its resolution.
   const start = ys[0];
-  const hi = Math.max(Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, 1e-9)), lo + 1e-9);
+  const hi = Math.max(Math.min(yMax, lo + 2.5 * Math.max(start - lo, 1e-9)), lo + 1e-9);
   const grid = Array.from({ length: height }, () => new Array<string>(width).fill(' '));
   const col = (x: number) => Math.min(width - 1, Math.max(0, Math.round(((x - xmin) / (xmax - xmin || 1)) * (width - 1))));
   const row = (y: number) => Math.min(height - 1, Math.max(0, Math.round(((hi - Math.min(y, hi)) / (hi - lo)) * (height - 1))));

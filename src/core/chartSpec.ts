@@ -3,7 +3,7 @@
  * built here too, so the webview only streams rows into the named datasets "points" and "marks".
  */
 import { isSuggestion, type Analysis, type SuggestionName } from './analysis';
-import { formatLoss, formatLr } from './format';
+import { extent, formatLoss, formatLr } from './format';
 import { SUGGESTION_NAMES, suggestionSpec } from './suggestions';
 
 export interface ChartTheme {
@@ -72,9 +72,9 @@ export function yDomain(smoothed: readonly (number | null)[], also: readonly (nu
   const ys = smoothed.filter((v): v is number => v !== null && Number.isFinite(v));
   if (ys.length < 2) return undefined;
   const extra = also.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
-  const lo = Math.min(...ys, ...extra);
+  const lo = Math.min(extent(ys)[0], extent(extra)[0]);
   const start = ys[0];
-  const hi = Math.min(Math.max(...ys), lo + 2.5 * Math.max(start - lo, Math.abs(lo) * 0.05, 1e-6));
+  const hi = Math.min(extent(ys)[1], lo + 2.5 * Math.max(start - lo, Math.abs(lo) * 0.05, 1e-6));
   const pad = (hi - lo) * 0.05 || 0.05;
   return [lo - 3 * pad, hi + pad]; // room below the minimum for its label
 }

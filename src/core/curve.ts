@@ -9,6 +9,57 @@ const has = (s: SuggestionOrReason): s is Extract<SuggestionOrReason, { lr: numb
 
 /** Running median over 2k+1 points (shrinking at the edges); non-finite values count as +Infinity. */
 export function runningMedian(xs: readonly number[], k: number): number[] {
+  const n = xs.length;
+  if (!Number.isInteger(k) || k < 0 || !xs.every((v) => typeof v === 'number')) return runningMedianReference(xs, k);
+  // The analysis and the recommendation both ask for the same median of a long curve: the second time is a copy of the
+  // first result (a cache of the last long input; the result is the same either way).
+  if (n >= MEMO_MIN && memo && memo.k === k && memo.input.length === n && memo.input.every((v, i) => Object.is(v, xs[i]))) return memo.out.slice();
+  // The windows' values ranked once: by value (NaN as +Infinity, -0 equal to 0), ties by position, which is exactly
+  // the order the reference's stable sort gives each window. A Fenwick tree over the ranks holds the window; its
+  // middle ranks are the median. O(n log n) instead of a sort per point.
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = Number.isNaN(xs[i]) ? Infinity : xs[i];
+  const sorted = Float64Array.from(v).sort();
+  const seen = new Int32Array(n);
+  const valueAt = new Float64Array(n);
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = 0, b = n;
+    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v[i]) a = mid + 1; else b = mid; }
+    rank[i] = a + seen[a]++;
+    valueAt[rank[i]] = v[i];
+  }
+  const tree = new Int32Array(n + 1);
+  const add = (r: number, d: number) => { for (let j = r + 1; j <= n; j += j & -j) tree[j] += d; };
+  let top = 1;
+  while (top * 2 <= n) top *= 2;
+  /** The rank of the m-th smallest (0-based) value in the window. */
+  const kth = (m: number) => {
+    let pos = 0, rest = m + 1;
+    for (let step = top; step > 0; step >>= 1) {
+      if (pos + step <= n && tree[pos + step] < rest) { pos += step; rest -= tree[pos]; }
+    }
+    return pos;
+  };
+  const out = new Array<number>(n);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.max(0, i - k), b = Math.min(n, i + k + 1);
+    while (hi < b) add(rank[hi++], 1);
+    while (lo < a) add(rank[lo++], -1);
+    if (!Number.isFinite(xs[i])) { out[i] = xs[i]; continue; }
+    const len = hi - lo, m = len >> 1;
+    out[i] = len % 2 ? valueAt[kth(m)] : (valueAt[kth(m - 1)] + valueAt[kth(m)]) / 2;
+  }
+  if (n >= MEMO_MIN) memo = { input: Float64Array.from(xs), k, out: out.slice() };
+  return out;
+}
+
+const MEMO_MIN = 20000;
+let memo: { input: Float64Array; k: number; out: number[] } | undefined;
+
+/** runningMedian by its definition: a sort of every window (O(n k log k)). The fast one gives the same bits. */
+export function runningMedianReference(xs: readonly number[], k: number): number[] {
   return xs.map((_, i) => {
     if (!Number.isFinite(xs[i])) return xs[i];
     const w = xs.slice(Math.max(0, i - k), Math.min(xs.length, i + k + 1)).map((v) => (Number.isNaN(v) ? Infinity : v)).sort((a, b) => a - b);
@@ -18,11 +69,139 @@ export function runningMedian(xs: readonly number[], k: number): number[] {
 }
 
 /**
+ * Neighbour pairs up to which localSlopes sums every pair itself, in the reference's order (bit-identical to it;
+ * about half a second): a 10,000-point sweep over 8 decades has 1.5e7. Above it (more than ~13,000 points per 1.2
+ * decades of LR) the sums come from a Taylor expansion of the Gaussian weights, which agrees with the pairwise sums to
+ * rounding (1e-15 absolute, test/unit/badInput.test.ts).
+ */
+export const EXACT_SLOPE_PAIRS = 2e7;
+
+/**
  * Local slope per decade of LR at every point: a local linear regression of the loss on log10(lr) with Gaussian
  * weights (bandwidth `h` decades). Unlike a difference quotient it is not thrown by single-step noise, and unlike the
- * EMA it does not lag behind the LR.
+ * EMA it does not lag behind the LR. Neighbours farther than 3 bandwidths get no weight; as the LRs of a range test
+ * increase, they are found with a moving window (O(n x window) instead of O(n^2)).
  */
-export function localSlopes(lrs: readonly number[], ys: readonly number[], h = 0.2): number[] {
+export function localSlopes(lrs: readonly number[], ys: readonly number[], h = 0.2, exactPairs = EXACT_SLOPE_PAIRS): number[] {
+  const n = lrs.length;
+  const x = lrs.map((v) => Math.log10(v));
+  let sortedFinite = h > 0 && Number.isFinite(h);
+  for (let i = 0; i < n && sortedFinite; i++) sortedFinite = Number.isFinite(x[i]) && (i === 0 || x[i] >= x[i - 1]);
+  if (!sortedFinite) return localSlopesReference(lrs, ys, h);
+  // The window of i: every k with |d| <= 3, a contiguous run [lo, hi] that only moves right as i does (d is monotone
+  // in x[k] and in x[i], also in floating point). The same test is applied below, so the sums see the same terms in
+  // the same order as the reference.
+  const los = new Int32Array(n), his = new Int32Array(n);
+  let pairs = 0;
+  for (let i = 0, lo = 0, hi = 0; i < n; i++) {
+    while (Math.abs((x[lo] - x[i]) / h) > 3) lo++;
+    if (hi < i) hi = i;
+    while (hi + 1 < n && !(Math.abs((x[hi + 1] - x[i]) / h) > 3)) hi++;
+    los[i] = lo; his[i] = hi;
+    pairs += hi - lo + 1;
+  }
+  const out = new Array<number>(n).fill(NaN);
+  // Each weight is computed once and kept for the second sum (the same value the reference computes twice).
+  let widest = 0;
+  for (let i = 0; i < n; i++) widest = Math.max(widest, his[i] - los[i] + 1);
+  const weights = new Float64Array(widest);
+  const exactAt = (i: number) => {
+    const lo = los[i], hi = his[i];
+    let sw = 0, sx = 0, sy = 0, count = 0;
+    for (let k = lo; k <= hi; k++) {
+      const d = (x[k] - x[i]) / h;
+      if (Math.abs(d) > 3 || !Number.isFinite(ys[k])) { weights[k - lo] = -1; continue; }
+      const w = Math.exp(-0.5 * d * d);
+      weights[k - lo] = w;
+      sw += w; sx += w * x[k]; sy += w * ys[k]; count++;
+    }
+    if (count < 2) return NaN;
+    const mx = sx / sw, my = sy / sw;
+    let sxy = 0, sxx = 0;
+    for (let k = lo; k <= hi; k++) {
+      const w = weights[k - lo];
+      if (w < 0) continue;
+      sxy += w * (x[k] - mx) * (ys[k] - my); sxx += w * (x[k] - mx) ** 2;
+    }
+    return sxx > 0 ? sxy / sxx : NaN;
+  };
+  if (pairs <= exactPairs) {
+    for (let i = 0; i < n; i++) if (Number.isFinite(ys[i])) out[i] = exactAt(i);
+  } else {
+    denseSlopes(x, ys, h, los, his, out, exactAt);
+  }
+  return out;
+}
+
+/** Taylor terms of exp(2uv) in denseSlopes: |2uv| <= 1.75 there, so the remainder is below 1e-14 of every weight. */
+const TERMS = 21;
+
+/**
+ * localSlopes' sums for a dense curve. Targets go in blocks one bandwidth wide around a centre c; with u, v the
+ * source's and the target's distance from c in units of sqrt(2) h, each weight is
+ *   exp(-(u - v)^2) = exp(-v^2) * sum_n (2v)^n / n! * u^n exp(-u^2),
+ * so the window's moments sum_k u^m exp(-u^2) (times 1 and y) give every sum of the regression. The window slides
+ * over the block, adding and removing points, as the exact path does: same neighbours, same count.
+ */
+function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los: Int32Array, his: Int32Array,
+  out: number[], exactAt: (i: number) => number): void {
+  const n = x.length;
+  const s = Math.SQRT2 * h;
+  const finiteBefore = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) finiteBefore[k + 1] = finiteBefore[k] + (Number.isFinite(ys[k]) ? 1 : 0);
+  // B[m] = sum u^m exp(-u^2), m = 0..TERMS+1; C[m] = sum (y - y0) u^m exp(-u^2), m = 0..TERMS.
+  const B = new Float64Array(TERMS + 2), C = new Float64Array(TERMS + 1), a = new Float64Array(TERMS);
+  let c = 0, y0 = 0;
+  const term = (k: number, sign: number) => {
+    const y = ys[k];
+    if (!Number.isFinite(y)) return;
+    const u = (x[k] - c) / s;
+    const z = y - y0;
+    let p = sign * Math.exp(-u * u);
+    for (let m = 0; m <= TERMS; m++) { B[m] += p; C[m] += p * z; p *= u; }
+    B[TERMS + 1] += p;
+  };
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j < n && x[j] <= x[i] + h) j++;
+    c = x[i] + h / 2;
+    y0 = 0;
+    for (let k = i; k < j; k++) if (Number.isFinite(ys[k])) { y0 = ys[k]; break; }
+    B.fill(0); C.fill(0);
+    let lo = los[i], hi = his[i];
+    for (let k = lo; k <= hi; k++) {
+      // term(k, 1), inlined: this loop is most of the work.
+      const y = ys[k];
+      if (!Number.isFinite(y)) continue;
+      const u = (x[k] - c) / s;
+      const z = y - y0;
+      let p = Math.exp(-u * u);
+      for (let m = 0; m <= TERMS; m++) { B[m] += p; C[m] += p * z; p *= u; }
+      B[TERMS + 1] += p;
+    }
+    for (let t = i; t < j; t++) {
+      while (hi < his[t]) term(++hi, 1);
+      while (lo < los[t]) term(lo++, -1);
+      if (!Number.isFinite(ys[t]) || finiteBefore[hi + 1] - finiteBefore[lo] < 2) continue;
+      const v = (x[t] - c) / s;
+      a[0] = Math.exp(-v * v);
+      for (let m = 1; m < TERMS; m++) a[m] = (a[m - 1] * 2 * v) / m;
+      let sw = 0, swt = 0, swtt = 0, swz = 0, swtz = 0;
+      for (let m = 0; m < TERMS; m++) {
+        const am = a[m];
+        sw += am * B[m]; swt += am * B[m + 1]; swtt += am * B[m + 2]; swz += am * C[m]; swtz += am * C[m + 1];
+      }
+      swt *= s; swtt *= s * s; swtz *= s;
+      const sxx = swtt - (swt * swt) / sw;
+      // Almost no spread of LRs in the window: too much cancellation for the expansion, so sum this one exactly.
+      out[t] = sxx > 1e-9 * swtt ? (swtz - (swt * swz) / sw) / sxx : exactAt(t);
+    }
+    i = j;
+  }
+}
+
+/** localSlopes by its definition: every point against every other (O(n^2)). */
+export function localSlopesReference(lrs: readonly number[], ys: readonly number[], h = 0.2): number[] {
   const n = lrs.length;
   const x = lrs.map((v) => Math.log10(v));
   const out = new Array<number>(n).fill(NaN);

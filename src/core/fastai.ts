@@ -88,19 +88,27 @@ export function trimForSuggestions(lrs: readonly number[], smoothed: readonly nu
 
 /** fastai valley: the longest decreasing subsequence, then 1/3 + 1/6 of the way along it. */
 export function valley(lrs: readonly number[], losses: readonly number[]): FastaiPick | string {
+  // fastai's O(n²) longest-decreasing-run search, in O(n log n): for each point, the longest strictly decreasing
+  // sequence ending there is 1 + the longest ending at an earlier, strictly higher loss (a Fenwick tree over the
+  // loss ranks, from the top). The first point to reach a new longest wins, exactly as fastai's double loop picks it.
   const n = losses.length;
   if (n < 1) return 'no points left after trimming';
-  let maxStart = 0;
-  let maxEnd = 0;
-  const lds = new Array<number>(n).fill(1);
-  for (let i = 1; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      if (losses[i] < losses[j] && lds[i] < lds[j] + 1) lds[i] = lds[j] + 1;
-      if (lds[maxEnd] < lds[i]) {
-        maxEnd = i;
-        maxStart = maxEnd - lds[maxEnd];
-      }
-    }
+  const sorted = Float64Array.from(losses).sort();
+  const m = sorted.length;
+  const tree = new Int32Array(m + 1);
+  let maxStart = 0, maxEnd = 0, longest = 1;
+  for (let i = 0; i < n; i++) {
+    const v = losses[i];
+    if (v !== v) continue; // NaN: never below or above anything (fastai's comparisons are all false)
+    let a = 0, b = m;
+    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v) a = mid + 1; else b = mid; }
+    let c = a, d = m;
+    while (c < d) { const mid = (c + d) >> 1; if (sorted[mid] <= v) c = mid + 1; else d = mid; }
+    let best = 0;
+    for (let k = m - c; k > 0; k -= k & -k) if (tree[k] > best) best = tree[k];
+    const lds = best + 1;
+    if (i > 0 && lds > longest) { longest = lds; maxEnd = i; maxStart = i - lds; }
+    for (let k = m - a; k <= m; k += k & -k) if (tree[k] < lds) tree[k] = lds;
   }
   const sections = (maxEnd - maxStart) / 3;
   const idx = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);

@@ -24,3 +24,10 @@ export function formatLoss(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   return Number(x.toPrecision(4)).toString();
 }
+
+/** Smallest and largest of many numbers (Math.min(...xs) overflows the stack at about a million). */
+export function extent(xs: readonly number[]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const x of xs) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  return [lo, hi];
+}

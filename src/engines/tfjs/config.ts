@@ -4,8 +4,8 @@
  * passed in; reading files and resolving paths is the engine's job.
  */
 import Ajv, { type ErrorObject } from 'ajv';
-import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { stripComments } from 'jsonc-parser';
+import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { parse as parseJsonc, stripComments, type ParseError } from 'jsonc-parser';
 import schema from '../../../schemas/lr-finder.schema.json';
 import type { LossName, OptimizerSpec } from './types';
 import { FASTAI_DEFAULTS } from '../../core/analysis';
@@ -61,6 +61,11 @@ export interface ParsedConfig {
 /** A config's sweep defaults: fastai's (the one owner is FASTAI_DEFAULTS), plus the config-only keys. */
 export const SWEEP_DEFAULTS = { ...FASTAI_DEFAULTS, validation: false, repeats: 1 };
 
+/** The LRs a config, a flag or a curve may give: float32 normals, far from under- and overflow. */
+export const LR_MIN = 1e-30;
+export const LR_MAX = 1e30;
+export const LR_RANGE = 'from 1e-30 to 1e30';
+
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
   if (!validator) {
@@ -80,6 +85,51 @@ export function isYamlFile(fileName: string): boolean {
 }
 
 export function parseConfigText(fileName: string, text: string): ParsedConfig {
+  try {
+    return parseConfigTextUnsafe(fileName, text);
+  } catch (e) {
+    // A stack overflow in a parser or validator: thousands of nested brackets or mappings.
+    if (!(e instanceof RangeError)) throw e;
+    const at: ConfigIssue = { file: fileName, line: 1, column: 1, endLine: 1, endColumn: 1, key: '', message: '' };
+    return { issues: [{ ...at, message: `the config is nested too deeply to read (${e.message}); expected a mapping with model, data, loss and optimizer` }], locate: () => at };
+  }
+}
+
+/** Deeper nesting is refused before parsing: the parsers recurse per level, and a few thousand levels overflow. */
+const MAX_DEPTH = 200;
+
+/** Where the nesting (brackets and braces, indentation, "- - -") first gets deeper than MAX_DEPTH, if it does. */
+function tooDeep(text: string): { line: number; column: number } | undefined {
+  let flow = 0, line = 1, lineStart = 0;
+  const indents: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (i === lineStart) {
+      // Block nesting: a stack of indentation levels, plus compact "- - -" on the line.
+      let j = i;
+      while (text[j] === ' ') j++;
+      if (text[j] !== '\n' && text[j] !== '\r' && text[j] !== '#' && j < text.length && flow === 0) {
+        const indent = j - i;
+        while (indents.length && indents[indents.length - 1] > indent) indents.pop();
+        if (!indents.length || indents[indents.length - 1] < indent) indents.push(indent);
+        let dashes = 0;
+        while (text[j] === '-' && (text[j + 1] === ' ' || text[j + 1] === '\t')) { dashes++; j += 2; while (text[j] === ' ') j++; }
+        if (indents.length + dashes > MAX_DEPTH) return { line, column: j - i + 1 };
+      }
+    }
+    if (ch === '[' || ch === '{') { if (++flow > MAX_DEPTH) return { line, column: i - lineStart + 1 }; }
+    else if ((ch === ']' || ch === '}') && flow > 0) flow--;
+    else if (ch === '\n') { line++; lineStart = i + 1; }
+  }
+  return undefined;
+}
+
+function parseConfigTextUnsafe(fileName: string, text: string): ParsedConfig {
+  const deep = tooDeep(text);
+  if (deep) {
+    const at: ConfigIssue = { file: fileName, line: deep.line, column: deep.column, endLine: deep.line, endColumn: deep.column, key: '', message: '' };
+    return { issues: [{ ...at, message: `the config is nested more than ${MAX_DEPTH} levels deep here; expected a mapping with model, data, loss and optimizer` }], locate: () => at };
+  }
   const lineCounter = new LineCounter();
   // JSON is YAML's flow style; comments (JSONC, as VS Code settings allow) are blanked with spaces so offsets stay.
   const source = isYamlFile(fileName) ? text : stripComments(text, ' ');
@@ -93,16 +143,42 @@ export function parseConfigText(fileName: string, text: string): ParsedConfig {
   const locate = (path: Path): ConfigIssue => locateIn(doc, path, issueAt);
 
   const syntax = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')];
+  if (!isYamlFile(fileName)) {
+    // A .json file is read as JSON (with comments and trailing commas); YAML in it is refused, not read silently.
+    const jsonErrors: ParseError[] = [];
+    parseJsonc(text, jsonErrors, { allowTrailingComma: true, allowEmptyContent: true, disallowComments: false });
+    if (jsonErrors.length) {
+      const e = jsonErrors[0];
+      const yamlHint = !syntax.length && isMap(doc.contents)
+        ? `; ${shortName(fileName)} holds YAML, not JSON: rename it to ${shortName(fileName).replace(/\.json$/i, '.yaml')} or write it as JSON`
+        : '';
+      return { issues: [issueAt([e.offset, e.offset + e.length], '', `JSON syntax error: ${jsonErrorText(e)}${yamlHint}`)], locate };
+    }
+  }
   if (syntax.length) {
     return {
-      issues: syntax.map((e) => issueAt([e.pos[0], e.pos[1]], '', `${isYamlFile(fileName) ? 'YAML' : 'JSON'} syntax error: ${e.message.split('\n')[0]}`)),
+      issues: syntax.map((e) => issueAt([e.pos[0], e.pos[1]], '', /call stack/i.test(e.message)
+        ? 'the config is nested too deeply to read; expected a mapping with model, data, loss and optimizer'
+        : `${isYamlFile(fileName) ? 'YAML' : 'JSON'} syntax error: ${clip(e.message.split('\n')[0], 200)}`)),
       locate,
     };
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    const alias = worstAlias(doc);
+    const message = alias
+      ? `YAML alias *${clip(alias.name, 40)} expands to ${alias.size >= 1e6 ? 'millions of' : alias.size} nodes (an alias bomb); expected a config whose aliases (*name) expand to at most ${MAX_ALIAS_COUNT} nodes`
+      : `YAML error: ${clip((e as Error).message, 200)}`;
+    return { issues: [issueAt(alias?.range, '', message)], locate };
+  }
   if (data === null || data === undefined) {
     return { issues: [issueAt([0, 0], '', 'the config is empty; expected a mapping with model, data, loss and optimizer')], locate };
   }
+  // Infinity and NaN (YAML's .inf, .nan, or 1e999) pass a JSON schema's "number": refuse them at their position.
+  const nonFinite = nonFiniteNumbers(data).map((p) => ({ ...locate(p), message: `${p.join('.')} is ${describe(getPath(data, p))}; expected a finite number` }));
+  if (nonFinite.length) return { issues: nonFinite, locate };
   const issues = validate(data).map((e) => describeAjvError(e, doc, locate, issueAt)).filter((x): x is ConfigIssue => !!x);
   // "unknown key learning_rate; did you mean learningRate?" already says what "missing learningRate" would.
   const suggested = new Set(issues.map((i) => /did you mean "([^"]+)"/.exec(i.message)?.[1] && i.key.replace(/[^.]+$/, /did you mean "([^"]+)"/.exec(i.message)![1])));
@@ -114,6 +190,60 @@ export function parseConfigText(fileName: string, text: string): ParsedConfig {
 }
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const MAX_ALIAS_COUNT = 100;
+
+const shortName = (f: string) => f.split(/[\\/]/).pop() ?? f;
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+const JSON_ERRORS: Record<number, string> = {
+  1: 'unexpected character', 2: 'invalid number', 3: 'expected a property name in double quotes', 4: 'expected a value',
+  5: 'expected ":"', 6: 'expected ","', 7: 'expected "}"', 8: 'expected "]"', 9: 'expected the end of the file',
+  10: 'invalid comment', 11: 'unterminated comment', 12: 'unterminated string', 13: 'unterminated number',
+  14: 'invalid unicode escape', 15: 'invalid escape character', 16: 'control character in a string',
+};
+function jsonErrorText(e: ParseError): string {
+  return JSON_ERRORS[e.error] ?? `error ${e.error}`;
+}
+
+/** Paths of every NaN or ±Infinity in the parsed config. */
+function nonFiniteNumbers(v: unknown, at: Path = [], out: Path[] = []): Path[] {
+  if (typeof v === 'number') { if (!Number.isFinite(v)) out.push(at); }
+  else if (Array.isArray(v)) v.forEach((x, i) => nonFiniteNumbers(x, [...at, i], out));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) nonFiniteNumbers(x, [...at, k], out);
+  return out;
+}
+
+function getPath(v: unknown, p: Path): unknown {
+  return p.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), v);
+}
+
+/** The alias whose expansion is largest (the first such), with its expanded node count: an alias bomb's culprit. */
+function worstAlias(doc: Document): { name: string; size: number; range?: [number, number] } | undefined {
+  const sizes = new Map<unknown, number>();
+  const busy = new Set<unknown>();
+  const sizeOf = (node: unknown): number => {
+    if (isAlias(node)) { const target = node.resolve(doc); return target ? sizeOf(target) : 1; }
+    if (!isCollection(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    if (busy.has(node)) return 1;
+    busy.add(node);
+    let n = 1;
+    for (const item of node.items) n += isPair(item) ? sizeOf(item.key) + sizeOf(item.value) : sizeOf(item);
+    busy.delete(node);
+    sizes.set(node, n);
+    return n;
+  };
+  let worst: { name: string; size: number; range?: [number, number] } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      const size = sizeOf(node);
+      if (!worst || size > worst.size) worst = { name: node.source, size, range: node.range ? [node.range[0], node.range[1]] : undefined };
+    },
+  });
+  return worst;
+}
 
 function dedupe(issues: ConfigIssue[]) {
   const seen = new Set<string>();
@@ -153,7 +283,9 @@ function pathOf(instancePath: string): Path {
   return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-const describe = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'a mapping' : String(v));
+/** A value for a message: strings quoted and cut at 60 characters, numbers as YAML writes the non-finite ones. */
+const describe = (v: unknown) => (typeof v === 'string' ? JSON.stringify(clip(v, 60)) : Array.isArray(v) ? 'a list' : v === null ? 'null'
+  : typeof v === 'object' ? 'a mapping' : typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? '.nan (not a number)' : `${v < 0 ? '-' : ''}.inf (infinite)`) : String(v));
 
 type IssueAt = (range: [number, number] | undefined, key: string, message: string) => ConfigIssue;
 
@@ -167,7 +299,7 @@ function describeAjvError(e: ErrorObject, doc: Document, locate: (p: Path) => Co
       const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
       const key = [...path, prop].join('.');
       const hint = didYouMean(prop, allowed);
-      const message = `unknown key "${prop}" in ${where}${hint ? `; did you mean "${hint}"?` : '.'} Expected one of: ${allowed.join(', ')}.`;
+      const message = `unknown key ${describe(prop)} in ${where}${hint ? `; did you mean "${hint}"?` : '.'} Expected one of: ${allowed.join(', ')}.`;
       const r = keyRange(doc, path, prop);
       return r ? issueAt(r, key, message) : { ...at(message), key };
     }
@@ -184,6 +316,7 @@ function describeAjvError(e: ErrorObject, doc: Document, locate: (p: Path) => Co
       return at(`${where} is ${describe(e.data)}; expected ${(e.params as { type: string }).type.replace(',', ' or ')}`);
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
       const p = e.params as { comparison: string; limit: number };
+      if (/^(startLr|endLr|learningRate)$/.test(String(path[path.length - 1]))) return at(`${where} is ${describe(e.data)}; expected an LR ${LR_RANGE}`);
       return at(`${where} is ${describe(e.data)}; expected a number ${p.comparison} ${p.limit}`);
     }
     case 'minItems': case 'maxItems':

@@ -3,13 +3,14 @@
  * It speaks the sweep protocol (src/core/protocol.ts) on stdout, one JSON event per line; diagnostics go to stderr.
  * SIGTERM, SIGINT, or (with --stdin-cancel) the parent closing our stdin ends the sweep with a `cancelled` end event.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { LocatedError } from '../../core/errors';
 import { formatEvent, PROTOCOL_VERSION, type SweepEvent } from '../../core/protocol';
 import { initBackend } from './backend';
-import { loadConfig, loadDataset, resolveConfigPath, workspaceRootFor, type Overrides } from './load';
-import { buildFromTopology, buildSequential } from './model';
+import { loadConfig, loadDataset, MODEL_FILE, readTextFile, resolveConfigPath, workspaceRootFor, type Overrides } from './load';
+import { LR_MAX, LR_MIN, LR_RANGE } from './config';
+import { scheduleLr } from '../../core/fastai';
+import { buildFromTopology, buildSequential, LayerError } from './model';
 import { runSweep, seedRandomness } from './sweep';
 
 interface EngineArgs extends Overrides {
@@ -69,20 +70,36 @@ async function main(): Promise<number> {
   const backend = await initBackend(args.backend);
   const { dataset, csvFile } = loadDataset(loaded, root);
 
+  const batch = Math.min(cfg.batchSize, dataset.nTrain);
   let built;
   if (cfg.model.path) {
     const file = resolveConfigPath(loaded, root, cfg.model.path, ['model', 'path'], 'model.path');
+    const text = readTextFile(file, MODEL_FILE);
     let json: unknown;
-    try { json = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw loaded.pointer(['model', 'path'], `${file} is not valid JSON: ${(e as Error).message}`); }
-    try { built = await buildFromTopology(json); } catch (e) { throw loaded.pointer(['model', 'path'], `cannot build a model from ${file}: ${(e as Error).message}`); }
+    try { json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text); } catch (e) { throw loaded.pointer(['model', 'path'], `${file} is not valid JSON: ${(e as Error).message.slice(0, 200)}`); }
+    try { built = await buildFromTopology(json, batch); } catch (e) { throw loaded.pointer(['model', 'path'], `cannot build a model from ${file}: ${(e as Error).message}`); }
   } else {
-    try { built = buildSequential(cfg.model); } catch (e) { throw loaded.pointer(['model', 'layers'], `cannot build the model: ${(e as Error).message}`); }
+    try {
+      built = buildSequential(cfg.model, batch);
+    } catch (e) {
+      if (e instanceof LayerError) throw loaded.pointer(['model', 'layers', e.index], e.message);
+      throw loaded.pointer(['model', 'layers'], `cannot build the model: ${(e as Error).message}`);
+    }
   }
   checkShapes(built.model, dataset, loaded);
+  const warnings = [...backend.warnings];
+  if (dataset.nTrain < cfg.batchSize) {
+    warnings.push(`${path.basename(csvFile)} has ${dataset.nTrain} training rows, fewer than batchSize ${cfg.batchSize}: every step trains on all ${dataset.nTrain}`);
+  }
 
   const s = cfg.sweep;
+  // Every LR the sweep sets is a float32 normal (the config's and the flags' ranges make it so; this is the proof).
+  for (let i = 0; i < s.numIter; i++) {
+    const lr = scheduleLr(i, s.numIter, s.startLr, s.endLr, s.mode);
+    if (!(lr >= LR_MIN && lr <= LR_MAX)) throw loaded.pointer(['sweep'], `step ${i} of the sweep would set LR ${lr}; expected LRs ${LR_RANGE} (check sweep.startLr and sweep.endLr)`);
+  }
   emit({
-    type: 'hello', protocol: PROTOCOL_VERSION, engine: 'tfjs', backend: backend.backend, backendReason: backend.reason, warnings: backend.warnings,
+    type: 'hello', protocol: PROTOCOL_VERSION, engine: 'tfjs', backend: backend.backend, backendReason: backend.reason, warnings,
     config: {
       configPath: configFile, model: built.description, parameters: built.parameters,
       dataset: path.relative(root, csvFile) || csvFile, samples: dataset.nTrain, validationSamples: dataset.n - dataset.nTrain,
