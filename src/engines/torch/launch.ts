@@ -102,14 +102,25 @@ export function isTorchrun(words: readonly string[]): boolean {
   return words.some((w) => path.basename(w) === 'torchrun' || w === 'torch.distributed.run' || w === 'torch.distributed.launch');
 }
 
-/** A launcher setting or flag as words (quotes respected, no shell). */
+/** A launcher setting or flag as words, split as a POSIX shell would (quotes and backslashes; no expansion). */
 export function launcherWords(s: string | undefined): string[] | undefined {
   if (!s || !s.trim()) return undefined;
   const out: string[] = [];
-  const re = /"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] ?? m[3]);
-  return out;
+  let word: string | undefined;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < s.length && '"\\$`'.includes(s[i + 1])) word += s[++i];
+      else word += c;
+    } else if (c === '"' || c === "'") { quote = c; word ??= ''; }
+    else if (c === '\\' && i + 1 < s.length) word = (word ?? '') + s[++i];
+    else if (/\s/.test(c)) { if (word !== undefined) out.push(word); word = undefined; }
+    else word = (word ?? '') + c;
+  }
+  if (word !== undefined) out.push(word);
+  return out.length ? out : undefined;
 }
 
 /** The hook folder next to the bundle (dist/ → ../python), or under the extension root. */
