@@ -122,7 +122,22 @@ export interface ReportEvent {
   notes: string[];
 }
 
-export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent | ReportEvent;
+/**
+ * runner -> front end, before the engine speaks: where a job that a cluster scheduler runs (Slurm's sbatch) is.
+ * Not written by an engine. `pending`: queued (the first-step time limit waits); `running`: started (it starts).
+ */
+export interface StatusEvent {
+  type: 'status';
+  state: 'pending' | 'running' | string;
+  /** The scheduler's job id. */
+  job?: string;
+  /** The scheduler's reason for the state, e.g. Slurm's `Resources`, `Priority`. */
+  reason?: string;
+  /** One line for people: "job 12 is waiting for resources". */
+  message: string;
+}
+
+export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent | ReportEvent | StatusEvent;
 
 export type ParseResult = { ok: true; event: SweepEvent } | { ok: false; error: string };
 
@@ -239,8 +254,16 @@ export function parseEventLine(line: string): ParseResult {
         },
       };
     }
+    case 'status': {
+      if (typeof raw.state !== 'string') return bad('"state" must be a string');
+      const event: StatusEvent = {
+        type: 'status', state: raw.state, ...(typeof raw.job === 'string' ? { job: raw.job } : {}),
+        ...(typeof raw.reason === 'string' ? { reason: raw.reason } : {}), message: typeof raw.message === 'string' ? raw.message : raw.state,
+      };
+      return { ok: true, event };
+    }
     default:
-      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end, error or report): ${clip(text)}` };
+      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end, error, report or status): ${clip(text)}` };
   }
 }
 
