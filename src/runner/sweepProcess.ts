@@ -4,11 +4,11 @@
  * cancel), made by the engine's own module (tfjsEngine.ts, scriptEngine.ts): this file does not know which engine it
  * runs. The child gets its own process group so that cancel ends it and everything it started.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
-import { Readable } from 'stream';
+import { Readable, type Writable } from 'stream';
 import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
 
 export interface Launch {
@@ -34,6 +34,28 @@ export interface Launch {
   firstPointTimeoutMs?: number;
   /** After a cancel, how long before the whole process group is killed (default 700 ms). */
   cancelGraceMs?: number;
+  /**
+   * Instead of spawning `command`: start something that behaves as a child process (a cluster job, slurm.ts), with
+   * the protocol on its `stdio[3]` (then `protocol` is 'fd3'). `kill()` is its cancel; it has no process group.
+   */
+  start?(): EngineChild;
+  /**
+   * `leader` cancel: how to ask the run to stop instead of SIGTERM to the leader (srun turns its own SIGTERM into a
+   * SIGKILL of its tasks, so the tasks are signalled through Slurm). Resolves false when it could not: then SIGTERM.
+   */
+  stop?(): Promise<boolean>;
+}
+
+/** What SweepProcess uses of its child: a spawned ChildProcess has all of it. */
+export interface EngineChild {
+  readonly pid?: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly stdio: readonly unknown[];
+  kill(signal?: NodeJS.Signals): boolean;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
 }
 
 /** How long a cancelled engine that has answered may take to clean up (the script engine restoring files). */
@@ -63,7 +85,7 @@ export interface SweepOutcome {
 
 export class SweepProcess {
   readonly done: Promise<SweepOutcome>;
-  private readonly child: ChildProcess;
+  private readonly child: EngineChild;
   private readonly launch: Launch;
   private cancelRequested = false;
   private exited = false;
@@ -75,7 +97,7 @@ export class SweepProcess {
     this.launch = l;
     const fileProtocol = typeof l.protocol === 'object' ? l.protocol.file : undefined;
     if (fileProtocol) fs.writeFileSync(fileProtocol, '');
-    this.child = spawn(l.command, l.args, {
+    this.child = l.start ? l.start() : spawn(l.command, l.args, {
       stdio: l.protocol === 'fd3' ? ['ignore', 'pipe', 'pipe', 'pipe'] : fileProtocol ? ['ignore', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
       cwd: l.cwd,
@@ -84,13 +106,17 @@ export class SweepProcess {
     });
     const outcome: SweepOutcome = { points: [], exitCode: null, signal: null, stderrTail: [], cancelled: false };
     const tail = fileProtocol ? new FileTail(fileProtocol) : undefined;
-    const protocolStream = tail ?? (l.protocol === 'fd3' ? this.child.stdio[3] : this.child.stdout) as Readable;
+    const protocolStream = (tail ?? (l.protocol === 'fd3' ? this.child.stdio[3] : this.child.stdout)) as Readable;
     const proto = readline.createInterface({ input: protocolStream });
     const err = readline.createInterface({ input: this.child.stderr! });
     const readers = [proto, err];
     if (tail) this.child.on('exit', () => tail.finish());
     let firstPointTimer: NodeJS.Timeout | undefined;
-    if (l.firstPointTimeoutMs && l.firstPointTimeoutMs > 0) {
+    // A job waiting in a scheduler's queue has not started: its time limit starts when it runs (`status` events).
+    const armFirstPointTimer = () => {
+      if (firstPointTimer) clearTimeout(firstPointTimer);
+      firstPointTimer = undefined;
+      if (!l.firstPointTimeoutMs || l.firstPointTimeoutMs <= 0 || outcome.points.length || this.exited) return;
       firstPointTimer = setTimeout(() => {
         if (outcome.points.length || outcome.error || this.exited) return;
         const s = Math.round(l.firstPointTimeoutMs! / 1000);
@@ -102,7 +128,8 @@ export class SweepProcess {
         opts.onEvent?.(outcome.error);
         void this.cancel();
       }, l.firstPointTimeoutMs);
-    }
+    };
+    armFirstPointTimer();
     proto.on('line', (line) => {
       if (!line.trim()) return;
       const r = parseEventLine(line);
@@ -112,6 +139,7 @@ export class SweepProcess {
       else if (e.type === 'point') outcome.points.push(e);
       else if (e.type === 'end') { outcome.end = e; this.ended = true; }
       else if (e.type === 'report') outcome.report = e;
+      else if (e.type === 'status') { if (e.state === 'running') armFirstPointTimer(); else if (firstPointTimer) { clearTimeout(firstPointTimer); firstPointTimer = undefined; } }
       else { outcome.error ??= e; this.ended = true; }
       opts.onEvent?.(e);
     });
@@ -169,7 +197,9 @@ export class SweepProcess {
       } else {
         // The leader restores the user's files before it exits: once it has answered, it gets the time that takes;
         // the processes it started (DataLoader workers) go within the grace time either way.
-        try { this.child.kill('SIGTERM'); } catch { /* gone */ }
+        const term = () => { try { this.child.kill('SIGTERM'); } catch { /* gone */ } };
+        if (this.launch.stop) void this.launch.stop().then((asked) => { if (!asked && !this.exited) term(); }, term);
+        else term();
         timers.push(setTimeout(() => { if (this.ended) this.killFollowers(); else this.signalGroup('SIGKILL'); }, graceMs));
         timers.push(setTimeout(() => this.signalGroup('SIGKILL'), CLEANUP_LIMIT_MS));
       }
@@ -208,7 +238,7 @@ export class SweepProcess {
 }
 
 /** A file another process appends lines to, read as it grows (polled), ending when `finish()` has read the rest. */
-class FileTail extends Readable {
+export class FileTail extends Readable {
   private offset = 0;
   private timer: NodeJS.Timeout | undefined;
   private done = false;

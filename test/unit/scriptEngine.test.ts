@@ -250,7 +250,11 @@ describe('script flow: pure parts', () => {
     assert.ok(typeof l.protocol === 'object' && l.env!.LR_FINDER_PROTOCOL_FILE === l.protocol.file);
     const s = scriptLaunch({ python: 'py', script: '/w/train.py', args: [], cwd: '/w', root: '/w', hookDir: '/h', launcher: ['srun', '-n', '2'],
       settings: { startLr: 1e-6, endLr: 1, numIter: 50, mode: 'exponential', stopFactor: 4, smoothing: 0.98 } });
-    assert.deepStrictEqual([s.command, ...s.args], ['srun', '-n', '2', 'py', '/w/train.py']);
+    // srun gets a job name of its own, by which a cancel finds its step (slurm.ts: srun SIGKILLs its tasks on SIGTERM).
+    assert.match(s.args[0], /^--job-name=lr-finder-\w+$/);
+    assert.deepStrictEqual([s.command, ...s.args.slice(1)], ['srun', '-n', '2', 'py', '/w/train.py']);
+    assert.ok(s.stop && s.env!.LR_FINDER_LAUNCHER === 'srun -n 2' && typeof s.protocol === 'object');
+    fs.rmSync(path.dirname(s.protocol.file), { recursive: true, force: true }); // made in ~/.cache/lr-finder/jobs
   });
   it('the launch puts the hook first on PYTHONPATH and the request in the environment, the command as the user typed it', () => {
     const l = scriptLaunch({ python: 'py', script: '/w/train.py', args: ['--epochs', '2'], cwd: '/w', root: '/w', hookDir: '/ext/python',

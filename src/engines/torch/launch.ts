@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { SweepSettings } from '../../core/analysis';
 import type { Launch } from '../../runner/sweepProcess';
+import { batchLaunch, jobsDir, slurmKind, srunLauncher } from './slurm';
 
 export interface ScriptRun {
   /** The interpreter: a path or a name on PATH. */
@@ -32,7 +33,8 @@ export interface ScriptRun {
   firstStepTimeoutMs?: number;
   /**
    * A launcher the command runs under, as words: `torchrun --nproc_per_node 2` (the script follows it), or
-   * `srun -n 2` / `mpirun -np 2` (the interpreter and the script follow it). Every rank sweeps; rank 0 reports.
+   * `srun -n 2` / `mpirun -np 2` (the interpreter and the script follow it), or `sbatch -n 2 ...` (a batch job:
+   * slurm.ts). Every rank sweeps; rank 0 reports.
    */
   launcher?: string[];
 }
@@ -63,10 +65,16 @@ export function scriptLaunch(r: ScriptRun): Launch {
   };
   const label = r.module ? `python -m ${r.module}` : path.basename(r.script!);
   if (r.launcher?.length) {
+    // Slurm (slurm.ts): sbatch submits the sweep as a batch job; srun's protocol file goes where the nodes see it.
+    const slurm = slurmKind(r.launcher);
+    if (slurm === 'sbatch') {
+      return batchLaunch({ launcher: r.launcher, command: [r.python, ...target, ...r.args], cwd: r.cwd, env, hookDir: r.hookDir, label, firstStepTimeoutMs: r.firstStepTimeoutMs });
+    }
     // A launcher closes inherited descriptors (torchrun starts its ranks with close_fds): the protocol goes
     // through a file outside the workspace, which rank 0 appends to.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lr-finder-run-'));
-    const words = [...r.launcher];
+    const dir = fs.mkdtempSync(path.join(slurm ? jobsDir() : os.tmpdir(), 'lr-finder-run-'));
+    const srun = slurm === 'srun' ? srunLauncher(r.launcher) : undefined;
+    const words = srun ? srun.words : [...r.launcher];
     const torchrun = isTorchrun(words);
     if (torchrun && !words.some((w) => /^--(redirects|tee|log[_-]dir)\b/.test(w))) {
       // torch 1.13 on Python 3.11 (Debian's) crashes at start-up without these ('NoneType' object has no attribute 'get').
@@ -79,6 +87,7 @@ export function scriptLaunch(r: ScriptRun): Launch {
       env: { ...env, LR_FINDER_LAUNCHER: r.launcher.join(' '), LR_FINDER_LAUNCHER_KIND: torchrun ? 'torchrun' : 'other', LR_FINDER_PROTOCOL_FILE: path.join(dir, 'protocol.jsonl') },
       protocol: { file: path.join(dir, 'protocol.jsonl') },
       cancel: 'leader',
+      ...(srun ? { stop: srun.stop } : {}),
       // The launcher passes the stop on to its ranks, which restore the workspace before they exit.
       cancelGraceMs: 15000,
       label: `${label} (${r.launcher.join(' ')})`,
