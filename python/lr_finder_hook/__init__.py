@@ -81,6 +81,7 @@ class State:
         self.exception = None  # (type, value, traceback) of an exception that ended the script
         self.argparse = []  # [{"option", "dest", "default", "value"}] of the script's parser
         self.finished = False
+        self.cancel_requested = False  # SIGTERM: the front end's cancel
         self.rank = 0  # Distributed: this process's rank (0 alone speaks), and the world size
         self.world = 1
         self.batch_size = None  # The first DataLoader's batch size (per rank)
@@ -202,11 +203,12 @@ def _install_child(request):
 
 
 def _on_sigterm(signum, frame):
+    # Nothing is written here: the handler runs between two bytecodes of the main thread, which may be inside the
+    # channel's lock. The end event goes out at exit (finish), after the script has unwound.
     st = STATE
     if st is None or not st.active:
         raise SystemExit(143)
-    if not st.ended:
-        st.end("cancelled")
+    st.cancel_requested = True
     raise SweepStop(0)
 
 
@@ -275,6 +277,8 @@ def finish():
     except (ValueError, OSError):
         pass
     st.finished = True
+    if st.cancel_requested and not st.ended:
+        st.end("cancelled")
     if not st.ended and st.error is None:
         _explain_early_end(st)
     st.blocked.extend(st.journal.merge_children())

@@ -148,8 +148,8 @@ def _wrap_step(cls):
 
 
 def _outer_step(st, rec, original, opt, args, kwargs):
-    if st.ended or st.error is not None:
-        force_exit()  # The script caught our stop and went on training.
+    if st.ended or st.error is not None or st.cancel_requested:
+        force_exit()  # The script caught our stop (or the cancel) and went on training.
     if rec.alias_of is not None:
         rec = rec.alias_of
     first = st.primary is None

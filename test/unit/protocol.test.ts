@@ -73,6 +73,7 @@ describe('protocol parser', () => {
     '{"type":"end","reason":"diverged","points":2,"seconds":0.1,"skipped":1}',
     '{"type":"error","message":"m","file":"/w/train.py","line":3,"code":"script-failed"}',
     '{"type":"report","blocked":[{"what":"torch.save","path":"a.pt"}],"restored":[{"path":"runs/","action":"removed"}],"outside":["/tmp/x"],"notes":[]}',
+    '{"type":"status","state":"pending","job":"12","reason":"Resources","message":"job 12 is waiting for resources"}',
   ];
   it('the schema and the reader agree on every event type of both versions', () => {
     const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../schemas/protocol.schema.json'), 'utf8'));
@@ -85,7 +86,7 @@ describe('protocol parser', () => {
       assert.ok(validate(JSON.parse(line)), `${line}: ${JSON.stringify(validate.errors)}`);
       if (r.event.type !== 'hello' || JSON.parse(line).protocol === 2) assert.ok(validate(JSON.parse(formatEvent(r.event))), `re-encoded ${line}`);
     }
-    assert.deepStrictEqual([...types].sort(), ['end', 'error', 'hello', 'point', 'report']);
+    assert.deepStrictEqual([...types].sort(), ['end', 'error', 'hello', 'point', 'report', 'status']);
   });
   it('reads a version 1 hello as the tfjs engine, and the script summary of a version 2 one', () => {
     const v1 = parseEventLine(EVERY_EVENT[0]);
