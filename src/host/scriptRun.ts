@@ -47,7 +47,7 @@ export async function planScriptRun(uri: vscode.Uri): Promise<ScriptPlan | undef
   if (launch === null) return undefined; // the user dismissed the pick
   let plan: Omit<ScriptPlan, 'python' | 'pythonSource'>;
   if (launch) {
-    const args = Array.isArray(launch.args) ? launch.args.map(vars) : typeof launch.args === 'string' ? splitArgs(vars(launch.args)) : [];
+    const args = Array.isArray(launch.args) ? launch.args.map(vars) : typeof launch.args === 'string' ? (launcherWords(vars(launch.args)) ?? []) : [];
     const env = launch.env ? Object.fromEntries(Object.entries(launch.env).map(([k, v]) => [k, vars(String(v))])) : undefined;
     const cwd = launch.cwd ? vars(launch.cwd) : root;
     const py = await resolveInterpreter(uri, launch.python ? vars(launch.python) : undefined);
@@ -122,13 +122,4 @@ export function substitute(s: string, root: string, file: string): string {
       default: return m;
     }
   });
-}
-
-/** A launch.json `args` string, split as a shell would (quotes, no expansion). */
-export function splitArgs(s: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] ?? m[3]);
-  return out;
 }

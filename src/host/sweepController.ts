@@ -174,16 +174,21 @@ export class SweepController implements vscode.Disposable {
     }
     this.ensurePanel();
     this.panel!.setView(this.view());
-    const first = source.launchFor(0);
-    log().info(`sweep: ${[first.command, ...first.args].join(' ')}${first.cwd ? ` (in ${first.cwd})` : ''}` +
-      (source.plan ? ` · interpreter from ${source.plan.pythonSource} · arguments from ${source.plan.argsSource}` : ''));
 
     const live = new LiveRows(settings.smoothing);
     let progressPoints = 0;
     const tag = source.kind === 'script' ? '[script]' : '[engine]';
     const proc = new RepeatedSweep({
       repeats,
-      launchFor: source.launchFor,
+      // Each launch is made once (a launcher's makes a folder): the first one is logged as it is made.
+      launchFor: (run) => {
+        const l = source.launchFor(run);
+        if (run === 0) {
+          log().info(`sweep: ${[l.command, ...l.args].join(' ')}${l.cwd ? ` (in ${l.cwd})` : ''}` +
+            (source.plan ? ` · interpreter from ${source.plan.pythonSource} · arguments from ${source.plan.argsSource}` : ''));
+        }
+        return l;
+      },
       onEvent: (run, e) => {
         log().debug(`run ${run + 1}: ${JSON.stringify(e)}`);
         if (e.type === 'point') progressPoints++;
