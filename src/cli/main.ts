@@ -1,7 +1,8 @@
 /**
  * The `lr-finder` command line.
  *   lr-finder run CONFIG [--json] [--html FILE] [--start-lr X] [--end-lr Y] [--num-iter N] [--seed S] [--backend B]
- *   lr-finder suggest CURVE.json [--json]
+ *   lr-finder run ... --verify [--verify-steps 250] [--verify-seeds 1] [--verify-candidates 8]   (then train candidate LRs and measure)
+  lr-finder suggest CURVE.json [--json]
  *   lr-finder locate FILE [--json]
  *   lr-finder apply FILE LR [--cell C] [--line N] [--column K]
  * Exit codes: 0 ok, 1 the sweep failed, 2 usage or config error. --debug prints stack traces.
@@ -17,6 +18,7 @@ import { UsageError } from './args';
 const USAGE = `usage:
   lr-finder run CONFIG [--json] [--html FILE] [--start-lr X] [--end-lr Y] [--num-iter N] [--seed S] [--backend auto|wasm|cpu|tensorflow]
   lr-finder run train.py | -m MODULE [--python PY] [--launcher "torchrun --nproc_per_node 2"] [--json] [--num-iter N] ... [-- ARGS]
+  lr-finder run ... --verify [--verify-steps 250] [--verify-seeds 1] [--verify-candidates 8]   (then train candidate LRs and measure)
   lr-finder suggest CURVE.json [--json]
   lr-finder locate FILE [--json]
   lr-finder apply FILE LR [--cell C] [--line N] [--column K]

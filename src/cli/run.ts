@@ -4,6 +4,7 @@
  * is run; everything after the launch is the same for both.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { analyzeCurve, FASTAI_DEFAULTS, type SweepSettings } from '../core/analysis';
 import { describeRun } from '../core/engineSummary';
@@ -17,6 +18,8 @@ import { RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
 import { findHookDir, launcherWords, scriptLaunch } from '../engines/torch/launch';
 import type { Launch } from '../runner/sweepProcess';
 import { tfjsLaunch } from '../engines/tfjs/launch';
+import { describeBudget, VERIFY_DEFAULTS, VERIFY_LIMITS, type VerifyOptions } from '../core/verify';
+import { VerifyRun } from '../runner/verifyRun';
 import { numberFlag, parseArgs, UsageError, type ParsedArgs } from './args';
 import { writeHtmlReport } from './html';
 import { plotCurve, suggestionTable } from './terminal';
@@ -25,6 +28,7 @@ type Out = (s: string) => void;
 
 const SWEEP_FLAGS = ['--start-lr', '--end-lr', '--num-iter', '--stop-factor', '--smoothing', '--repeats', '--html', '--root'];
 const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout', '--launcher'];
+const VERIFY_FLAGS = ['--verify-steps', '--verify-seeds', '--verify-candidates'];
 
 interface Prepared {
   /** Shown as the record's name and in the HTML report. */
@@ -34,6 +38,10 @@ interface Prepared {
   /** The settings asked for; the engine's hello says which it used. */
   settings: SweepSettings;
   launchFor(run: number): Launch;
+  /** One verify training: max LR `lr`, seed offset `seed`, `steps` one-cycle steps. */
+  verifyLaunch(lr: number, seed: number, steps: number): Launch;
+  /** What the config asks of Verify (`sweep.verify`); the flags win. */
+  verify?: Partial<VerifyOptions> & { enabled?: boolean };
   seedText(runs: number): string;
 }
 
@@ -45,7 +53,7 @@ export async function runCommand(argv: string[], out: Out, err: Out): Promise<nu
   const module = moduleAt >= 0 ? own[moduleAt + 1] : undefined;
   if (moduleAt >= 0 && (!module || module.startsWith('-'))) throw new UsageError('-m needs a module name (lr-finder run -m pkg.train -- ARGS)');
   const rest = moduleAt >= 0 ? [...own.slice(0, moduleAt), ...own.slice(moduleAt + 2)] : own;
-  const p = parseArgs(rest, [...SWEEP_FLAGS, ...SCRIPT_FLAGS, '--seed', '--backend'], ['--json', '--allow-load']);
+  const p = parseArgs(rest, [...SWEEP_FLAGS, ...SCRIPT_FLAGS, ...VERIFY_FLAGS, '--seed', '--backend'], ['--json', '--allow-load', '--verify']);
   const isScript = module !== undefined || (p.positionals.length === 1 && /\.pyw?$/i.test(p.positionals[0]));
   if (!isScript && scriptArgs.length) throw new UsageError('arguments after -- are for a Python script (lr-finder run train.py -- ARGS)');
   if (module !== undefined ? p.positionals.length !== 0 : p.positionals.length !== 1) {
@@ -94,6 +102,11 @@ function prepareConfig(p: ParsedArgs): Prepared {
       enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
       args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : seed !== undefined ? ['--seed', String(seed)] : [])],
     }),
+    verifyLaunch: (lr, run, steps) => tfjsLaunch({
+      enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
+      args: [...args, '--seed', String((seed ?? cfg.seed) + run), '--verify-lr', String(lr), '--verify-steps', String(steps)],
+    }),
+    verify: (cfg.sweep as { verify?: Prepared['verify'] }).verify,
     seedText: (runs) => `seeds ${cfg.seed}…${cfg.seed + runs - 1}`,
   };
 }
@@ -126,6 +139,10 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
     launchFor: (run) => scriptLaunch({
       python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
       firstStepTimeoutMs: (timeout ?? 300) * 1000, launcher,
+    }),
+    verifyLaunch: (lr, run, steps) => scriptLaunch({
+      python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
+      firstStepTimeoutMs: (timeout ?? 300) * 1000, ...{ verify: { lr, steps } },
     }),
     seedText: (runs) => `the script's seeds + 0…${runs - 1}`,
   };
@@ -197,7 +214,64 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
     err(`lr-finder: ${prep.name} ${why} without finishing the sweep${outcome.stderrTail.length ? ':\n' + outcome.stderrTail.slice(-10).join('\n') : ''}`);
     return 1;
   }
-  return finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
+  const code = finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
+  const verify = verifyOptions(p, prep);
+  if (code !== 0 || !verify) return code;
+  return verifyAfterSweep(prep, outcome, verify, json, out, err);
+}
+
+/** The Verify options asked for (`--verify`, or the config's `sweep.verify`), or undefined when not verifying. */
+function verifyOptions(p: ParsedArgs, prep: Prepared): VerifyOptions | undefined {
+  const L = VERIFY_LIMITS;
+  const int = (flag: string, lim: { min: number; max: number }) => numberFlag(p, flag, (x) => Number.isInteger(x) && x >= lim.min && x <= lim.max, `an integer from ${lim.min} to ${lim.max}`);
+  const flags = { steps: int('--verify-steps', L.steps), seeds: int('--verify-seeds', L.seeds), maxCandidates: int('--verify-candidates', L.maxCandidates) };
+  const asked = p.flags.has('--verify') || !!prep.verify?.enabled;
+  if (!asked) {
+    const given = VERIFY_FLAGS.find((f) => p.flags.has(f));
+    if (given) throw new UsageError(`${given} is an option of --verify (lr-finder run ... --verify ${given} N)`);
+    return undefined;
+  }
+  const pick = (k: keyof typeof flags) => flags[k] ?? prep.verify?.[k] ?? VERIFY_DEFAULTS[k];
+  return { ...VERIFY_DEFAULTS, steps: pick('steps'), seeds: pick('seeds'), maxCandidates: pick('maxCandidates') };
+}
+
+/** Verify: short one-cycle trainings around the recommendation, scored on held-out loss (core/verify.ts). */
+async function verifyAfterSweep(prep: Prepared, sweep: RepeatedOutcome, options: VerifyOptions, json: boolean, out: Out, err: Out): Promise<number> {
+  const settings = adopt(prep.settings, sweep.hello?.config);
+  const analysis = analyzeCurve(sweep.points.map((q) => q.lr), sweep.points.map((q) => q.loss), settings);
+  const rec = analysis.suggestions.recommended;
+  if (!rec || !('lr' in rec)) {
+    err(`lr-finder: nothing to verify: ${rec && 'reason' in rec ? rec.reason : 'the sweep gave no recommendation'}`);
+    return 1;
+  }
+  const parallel = Math.max(1, Math.min(os.cpus().length, 4));
+  if (!json) err(`verify: ${describeBudget(options, { steps: sweep.points.length, seconds: sweep.end?.seconds }, parallel)}, around the recommendation ${formatLr(rec.lr)}`);
+  const run = new VerifyRun({
+    center: rec.lr, options, parallel,
+    launchFor: (lr, seed) => prep.verifyLaunch(lr, seed, options.steps),
+    onEvent: (_job, e) => { if (json && e.type === 'candidate') out(formatEvent(e)); },
+    onCandidate: (r, done, planned) => {
+      if (!json) err(`verify: ${done}/${planned}${planned < options.maxCandidates * options.seeds ? '+' : ''}  LR ${formatLr(r.lr).padEnd(8)} ${r.diverged ? 'diverged' : `${r.signal} loss ${formatLoss(r.loss)}`}${options.seeds > 1 ? ` (seed +${r.seed})` : ''}`);
+    },
+    onStdout: (line) => { if (process.env.LR_FINDER_DEBUG) err(line); },
+    onStderr: (line) => { if (process.env.LR_FINDER_DEBUG) err(line); },
+  });
+  const onSignal = () => { void run.cancel(); };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  const v = await run.done;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+  if (v.verified && json) out(formatEvent({ type: 'verified', ...v.verified }));
+  if (v.error) {
+    if (json) out(formatEvent(v.error));
+    else err(`lr-finder: verify stopped: ${v.error.message}${where(v.error)}`);
+    return 1;
+  }
+  if (!v.verified) {
+    err(`lr-finder: verify: ${v.reason}`);
+    return v.cancelled ? 130 : 1;
+  }
+  if (!json) out(`\nverified: ${v.verified.explanation}`);
+  return v.cancelled ? 130 : 0;
 }
 
 /** A script's traceback position, unless the message already starts with it (config and CSV errors do). */

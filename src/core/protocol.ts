@@ -3,6 +3,7 @@
  * Documented in docs/protocol.md; JSON Schema in schemas/protocol.schema.json.
  * Pure: no Node, no vscode.
  */
+import type { Verified } from './verify';
 
 export const PROTOCOL_VERSION = 2;
 /** Versions this reader understands: 1 (tfjs engine only, no `engine`, no `report`) and 2. */
@@ -76,6 +77,8 @@ export interface HelloEvent {
   config: Partial<ConfigSummary>;
   /** The script engine's summary. */
   script?: ScriptSummary;
+  /** A verify run (one candidate training, not a sweep): the max LR, the steps and the seed offset it trains with. */
+  verify?: { lr: number; steps: number; seed: number };
 }
 
 /** engine -> front end, once per optimizer step. */
@@ -137,7 +140,33 @@ export interface StatusEvent {
   message: string;
 }
 
-export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent | ReportEvent | StatusEvent;
+/**
+ * engine -> front end, in a verify run (one short one-cycle training at max LR `lr`), before its end: the held-out
+ * score. Its `point` events before it are the training's own steps (progress), not a range test.
+ */
+export interface CandidateEvent {
+  type: 'candidate';
+  lr: number;
+  seed: number;
+  steps: number;
+  /** Held-out loss at the end of the training; +Infinity (`"Infinity"` on the wire) when it diverged. */
+  loss: number;
+  /** Mean training loss over the last 10% of its steps. */
+  trainLoss?: number;
+  diverged: boolean;
+  /** `validation` (the config's own split), `held-out` (data the engine kept out of training), `training` (none). */
+  signal: string;
+  rows?: number;
+  batches?: number;
+  seconds?: number;
+}
+
+/** front end (the CLI's --json), after the sweep's events: the measured best of the candidates (core/verify.ts). */
+export interface VerifiedEvent extends Verified {
+  type: 'verified';
+}
+
+export type SweepEvent = HelloEvent | PointEvent | EndEvent | ErrorEvent | ReportEvent | StatusEvent | CandidateEvent | VerifiedEvent;
 
 export type ParseResult = { ok: true; event: SweepEvent } | { ok: false; error: string };
 
@@ -165,6 +194,12 @@ export function formatEvent(e: SweepEvent): string {
     const o: Record<string, unknown> = { type: 'point', iteration: e.iteration, lr: e.lr, loss: toWire(e.loss) };
     if (e.valLoss !== undefined) o.valLoss = toWire(e.valLoss);
     return JSON.stringify(o);
+  }
+  if (e.type === 'candidate') {
+    return JSON.stringify({ ...e, loss: toWire(e.loss), ...(e.trainLoss !== undefined ? { trainLoss: toWire(e.trainLoss) } : {}) });
+  }
+  if (e.type === 'verified') {
+    return JSON.stringify({ ...e, candidates: e.candidates.map((c) => ({ ...c, losses: c.losses.map(toWire), loss: toWire(c.loss), spread: toWire(c.spread) })) });
   }
   return JSON.stringify(e);
 }
@@ -207,6 +242,13 @@ export function parseEventLine(line: string): ParseResult {
         config: c as Partial<ConfigSummary>,
       };
       if (isObj(raw.script)) event.script = normalizeScript(raw.script);
+      if (raw.verify !== undefined) {
+        const v = raw.verify;
+        if (!isObj(v) || !(typeof v.lr === 'number' && v.lr > 0) || !isNonNegInt(v.steps) || !isNonNegInt(v.seed)) {
+          return bad('"verify" must be {"lr": a positive number, "steps": an integer, "seed": an integer}');
+        }
+        event.verify = { lr: v.lr, steps: v.steps, seed: v.seed };
+      }
       return { ok: true, event };
     }
     case 'point': {
@@ -262,8 +304,46 @@ export function parseEventLine(line: string): ParseResult {
       };
       return { ok: true, event };
     }
+    case 'candidate': {
+      if (typeof raw.lr !== 'number' || !(raw.lr > 0)) return bad('"lr" must be a positive number');
+      if (!isNonNegInt(raw.seed)) return bad('"seed" must be a non-negative integer');
+      if (!isNonNegInt(raw.steps)) return bad('"steps" must be a non-negative integer');
+      const loss = fromWire(raw.loss);
+      if (loss === undefined) return bad('"loss" must be a number, null, "NaN", "Infinity" or "-Infinity"');
+      if (typeof raw.diverged !== 'boolean') return bad('"diverged" must be true or false');
+      if (typeof raw.signal !== 'string') return bad('"signal" must be a string (validation, held-out or training)');
+      const trainLoss = fromWire(raw.trainLoss);
+      const event: CandidateEvent = {
+        type: 'candidate', lr: raw.lr, seed: raw.seed, steps: raw.steps, loss, diverged: raw.diverged, signal: raw.signal,
+        ...(trainLoss !== undefined ? { trainLoss } : {}),
+        ...(isNonNegInt(raw.rows) ? { rows: raw.rows } : {}), ...(isNonNegInt(raw.batches) ? { batches: raw.batches } : {}),
+        ...(typeof raw.seconds === 'number' ? { seconds: raw.seconds } : {}),
+      };
+      return { ok: true, event };
+    }
+    case 'verified': {
+      if (typeof raw.lr !== 'number' || !(raw.lr > 0)) return bad('"lr" must be a positive number');
+      if (!Array.isArray(raw.candidates)) return bad('"candidates" must be an array');
+      const candidates: VerifiedEvent['candidates'] = [];
+      for (const c of raw.candidates) {
+        if (!isObj(c) || typeof c.lr !== 'number' || !Array.isArray(c.losses)) return bad('each candidate must have "lr" and "losses"');
+        const losses = c.losses.map(fromWire);
+        if (losses.some((x) => x === undefined)) return bad('"losses" must hold numbers');
+        candidates.push({
+          lr: c.lr, losses: losses as number[], loss: fromWire(c.loss) ?? NaN, spread: fromWire(c.spread) ?? 0, diverged: c.diverged === true,
+        });
+      }
+      const num = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
+      const event: VerifiedEvent = {
+        type: 'verified', lr: raw.lr, center: num(raw.center, raw.lr), candidates,
+        ...(raw.atEdge === 'low' || raw.atEdge === 'high' ? { atEdge: raw.atEdge } : {}),
+        steps: num(raw.steps, 0), seeds: num(raw.seeds, 1), signal: typeof raw.signal === 'string' ? raw.signal : '',
+        totalSteps: num(raw.totalSteps, 0), partial: raw.partial === true, explanation: typeof raw.explanation === 'string' ? raw.explanation : '',
+      };
+      return { ok: true, event };
+    }
     default:
-      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end, error, report or status): ${clip(text)}` };
+      return { ok: false, error: `unknown event type ${JSON.stringify(raw.type)} (expected hello, point, end, error, report, status, candidate or verified): ${clip(text)}` };
   }
 }
 

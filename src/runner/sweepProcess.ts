@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Readable, type Writable } from 'stream';
-import { parseEventLine, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
+import { parseEventLine, type CandidateEvent, type EndEvent, type ErrorEvent, type HelloEvent, type PointEvent, type ReportEvent, type SweepEvent } from '../core/protocol';
 
 export interface Launch {
   command: string;
@@ -76,6 +76,8 @@ export interface SweepOutcome {
   end?: EndEvent;
   error?: ErrorEvent;
   report?: ReportEvent;
+  /** A verify run's result (one candidate training). */
+  candidate?: CandidateEvent;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   /** The last lines the child wrote to stderr (for crash reports). */
@@ -140,7 +142,8 @@ export class SweepProcess {
       else if (e.type === 'end') { outcome.end = e; this.ended = true; }
       else if (e.type === 'report') outcome.report = e;
       else if (e.type === 'status') { if (e.state === 'running') armFirstPointTimer(); else if (firstPointTimer) { clearTimeout(firstPointTimer); firstPointTimer = undefined; } }
-      else { outcome.error ??= e; this.ended = true; }
+      else if (e.type === 'candidate') outcome.candidate = e;
+      else if (e.type === 'error') { outcome.error ??= e; this.ended = true; }
       opts.onEvent?.(e);
     });
     err.on('line', (line) => {

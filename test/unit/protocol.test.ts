@@ -74,6 +74,10 @@ describe('protocol parser', () => {
     '{"type":"error","message":"m","file":"/w/train.py","line":3,"code":"script-failed"}',
     '{"type":"report","blocked":[{"what":"torch.save","path":"a.pt"}],"restored":[{"path":"runs/","action":"removed"}],"outside":["/tmp/x"],"notes":[]}',
     '{"type":"status","state":"pending","job":"12","reason":"Resources","message":"job 12 is waiting for resources"}',
+    '{"type":"hello","protocol":2,"engine":"tfjs","backend":"wasm","backendReason":"","warnings":[],"config":{"numIter":100},"verify":{"lr":0.01,"steps":250,"seed":0}}',
+    '{"type":"candidate","lr":0.01,"seed":0,"steps":250,"loss":0.31,"trainLoss":0.2,"diverged":false,"signal":"held-out","rows":30,"batches":2,"seconds":1.5}',
+    '{"type":"candidate","lr":10,"seed":1,"steps":12,"loss":"Infinity","trainLoss":"NaN","diverged":true,"signal":"validation"}',
+    '{"type":"verified","lr":0.01,"center":0.01,"candidates":[{"lr":0.01,"losses":[0.31],"loss":0.31,"spread":0,"diverged":false},{"lr":10,"losses":["Infinity"],"loss":"Infinity","spread":0,"diverged":true}],"atEdge":"low","steps":250,"seeds":1,"signal":"held-out","totalSteps":262,"partial":false,"explanation":"e"}',
   ];
   it('the schema and the reader agree on every event type of both versions', () => {
     const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../schemas/protocol.schema.json'), 'utf8'));
@@ -86,7 +90,7 @@ describe('protocol parser', () => {
       assert.ok(validate(JSON.parse(line)), `${line}: ${JSON.stringify(validate.errors)}`);
       if (r.event.type !== 'hello' || JSON.parse(line).protocol === 2) assert.ok(validate(JSON.parse(formatEvent(r.event))), `re-encoded ${line}`);
     }
-    assert.deepStrictEqual([...types].sort(), ['end', 'error', 'hello', 'point', 'report', 'status']);
+    assert.deepStrictEqual([...types].sort(), ['candidate', 'end', 'error', 'hello', 'point', 'report', 'status', 'verified']);
   });
   it('reads a version 1 hello as the tfjs engine, and the script summary of a version 2 one', () => {
     const v1 = parseEventLine(EVERY_EVENT[0]);
