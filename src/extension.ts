@@ -32,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): LrFinderApi | undefi
       vscode.window.onDidChangeActiveTextEditor((e) => { if (e) controller.lastEditor = e; }),
       vscode.commands.registerCommand('lrFinder.findLearningRate', guard((uri?: vscode.Uri) =>
         controller.findLearningRate(isTrainingConfig(uri) || isPythonFile(uri) ? uri : undefined))),
+      vscode.commands.registerCommand('lrFinder.verify', guard(() => controller.verify())),
       vscode.commands.registerCommand('lrFinder.insertSuggested', guard(() => controller.insertSuggested())),
       vscode.commands.registerCommand('lrFinder.stop', guard(() => controller.stop())),
       vscode.commands.registerCommand('lrFinder.createConfig', guard(() => createConfig(context.extensionUri))),

@@ -1,9 +1,10 @@
 /** The panel's script: renders what the host sends, posts what the user does. State lives in the host. */
 import type { MarkRow, PointRow } from '../src/core/chartSpec';
-import { ExportMessage, PickMessage, PickResultMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, type SuggestionView, type SweepView } from '../src/core/messages';
+import { ExportMessage, PickMessage, PickResultMessage, PointsMessage, ReadyMessage, RerunMessage, SnapshotMessage, StopMessage, VerifyMessage, type SuggestionView, type SweepView } from '../src/core/messages';
 import { formatLr, roundSignificant } from '../src/core/format';
 import { LossChart } from './chart';
 import { OneCyclePreview } from './oneCycle';
+import { VerifyChart } from './verifyChart';
 import { onThemeChange, readTheme } from './theme';
 import { showTooltip } from './tooltip';
 
@@ -36,7 +37,8 @@ const chart = new LossChart($('chart'), readTheme(), {
     vscode.postMessage(PickMessage.make({ lr, source: 'plot' }));
   },
 });
-onThemeChange(() => void chart.setTheme(readTheme()));
+const verifyChart = new VerifyChart($('verify-chart'), readTheme());
+onThemeChange(() => { void chart.setTheme(readTheme()); void verifyChart.setTheme(readTheme()); });
 $('chart').addEventListener('mouseleave', () => { tooltip.hidden = true; });
 
 function setPickResult(text: string, ok?: boolean) {
@@ -74,6 +76,22 @@ function renderSuggestions(list: SuggestionView[]) {
   }));
 }
 
+function renderVerify(v: SweepView) {
+  const box = $('verify-box');
+  const ver = v.verify;
+  box.hidden = !ver;
+  if (!ver) { document.body.dataset.verify = 'none'; return; }
+  document.body.dataset.verify = ver.status;
+  $('verify-budget').textContent = ver.status === 'ready' || ver.status === 'running' ? ver.budget : '';
+  const button = $<HTMLButtonElement>('verify');
+  button.hidden = ver.status === 'running' || v.status === 'running';
+  button.textContent = ver.status === 'ready' ? 'Verify the LR' : 'Verify again';
+  button.title = ver.budget;
+  $('verify-stop').hidden = ver.status !== 'running';
+  $('verify-text').textContent = ver.text;
+  void verifyChart.set(ver.rows).then(() => { document.body.dataset.verifyDrawn = String(verifyChart.drawn); });
+}
+
 /** Points received since the last snapshot plus the snapshot's own: what the host has sent. */
 let sent = 0;
 
@@ -93,6 +111,7 @@ function render(v: SweepView) {
   $('export').hidden = v.status !== 'done';
   document.body.dataset.status = v.status;
   renderSuggestions(v.suggestions);
+  renderVerify(v);
   const rec = v.suggestions.find((s) => s.recommended && s.lr !== undefined);
   if (!pinned || pinned.why !== 'Picked') pinned = rec ? { lr: roundSignificant(rec.lr!, v.digits), why: rec.label } : undefined;
   showPinned();
@@ -115,6 +134,8 @@ window.addEventListener('message', (ev: MessageEvent) => {
 });
 
 $('stop').addEventListener('click', () => vscode.postMessage(StopMessage.make({})));
+$('verify').addEventListener('click', () => vscode.postMessage(VerifyMessage.make({})));
+$('verify-stop').addEventListener('click', () => vscode.postMessage(StopMessage.make({})));
 $('rerun').addEventListener('click', () => vscode.postMessage(RerunMessage.make({})));
 $('repeat3').addEventListener('click', () => vscode.postMessage(RerunMessage.make({ repeats: 3 })));
 $<HTMLSelectElement>('export').addEventListener('change', async (ev) => {

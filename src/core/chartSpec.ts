@@ -41,7 +41,7 @@ export interface PointRow {
 
 /** One row of the "marks" dataset: an annotated point. */
 export interface MarkRow {
-  name: SuggestionName;
+  name: SuggestionName | 'verified';
   label: string;
   lr: number;
   loss: number;
@@ -194,7 +194,10 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
         x, y: y('loss'),
         color: {
           field: 'name', type: 'nominal', legend: null,
-          scale: { domain: [...SUGGESTION_NAMES], range: SUGGESTION_NAMES.map((n) => (n === 'steepest' ? t.steepest : n === 'minimumPoint' ? t.minimum : t.recommended)) },
+          scale: {
+            domain: [...SUGGESTION_NAMES, 'verified'],
+            range: [...SUGGESTION_NAMES.map((n) => (n === 'steepest' ? t.steepest : n === 'minimumPoint' ? t.minimum : t.recommended)), t.validation],
+          },
         },
       },
     },
@@ -249,4 +252,48 @@ export function tooltipLines(row: PointRow): string[] {
   if (row.slope !== undefined && row.slope !== null) lines.push(`slope ${row.slope > 0 ? '+' : ''}${formatLoss(row.slope)} per decade of LR`);
   if (row.explanation) lines.push(row.explanation);
   return lines;
+}
+
+/**
+ * The Verify chart's Vega-Lite spec: held-out loss against the candidates' max LR (log axis), the seeds' spread as a
+ * bar, the best candidate filled. Data arrive through the named dataset "candidates" (VerifyRow). A diverged
+ * candidate has no loss: it is drawn as a cross at the top.
+ */
+export function verifyChartSpec(opts: { theme?: ChartTheme; width?: number | 'container'; height?: number | 'container' } = {}): Record<string, unknown> {
+  const t = opts.theme ?? DEFAULT_THEME;
+  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'candidate max LR (one-cycle)', format: '.0e', tickCount: 4, grid: true } };
+  const y = { field: 'loss', type: 'quantitative', scale: { zero: false, nice: true }, axis: { title: 'held-out loss', tickCount: 4 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: opts.width ?? 'container',
+    height: opts.height ?? 'container',
+    autosize: { type: 'fit', contains: 'padding' },
+    background: t.background,
+    datasets: { candidates: [] },
+    config: {
+      font: t.font,
+      axis: { labelColor: t.foreground, titleColor: t.foreground, gridColor: t.grid, domainColor: t.grid, tickColor: t.grid, labelFontSize: 10, titleFontSize: 11 },
+      view: { stroke: null },
+    },
+    layer: [
+      { data: { name: 'candidates' }, transform: [{ filter: 'isValid(datum.loss)' }], mark: { type: 'line', color: t.grid, strokeWidth: 1.5 }, encoding: { x, y } },
+      {
+        data: { name: 'candidates' }, transform: [{ filter: 'isValid(datum.lo) && isValid(datum.hi)' }],
+        mark: { type: 'rule', color: t.foreground, opacity: 0.6, strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+      },
+      {
+        data: { name: 'candidates' }, transform: [{ filter: 'isValid(datum.loss)' }],
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: { x, y, color: { condition: { test: 'datum.best', value: t.validation }, value: t.raw }, size: { condition: { test: 'datum.best', value: 160 }, value: 60 } },
+      },
+      {
+        data: { name: 'candidates' }, transform: [{ filter: 'datum.best' }],
+        mark: { type: 'text', dy: -12, fontSize: 11, fontWeight: 'bold', color: t.foreground }, encoding: { x, y, text: { field: 'label' } },
+      },
+      {
+        data: { name: 'candidates' }, transform: [{ filter: 'datum.diverged' }],
+        mark: { type: 'text', text: '× diverged', fontSize: 10, color: t.minimum, baseline: 'top', y: 2 }, encoding: { x },
+      },
+    ],
+  };
 }

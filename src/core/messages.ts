@@ -5,8 +5,11 @@
 import type { SuggestionName } from './analysis';
 import type { MarkRow, PointRow, TangentRow } from './chartSpec';
 
+/** What can be picked or marked: a suggestion read off the curve, or the LR Verify measured. */
+export type PickName = SuggestionName | 'verified';
+
 export interface SuggestionView {
-  name: SuggestionName;
+  name: PickName;
   label: string;
   lr?: number;
   /** LR as it would be written (rounded). */
@@ -36,8 +39,34 @@ export interface SweepView {
   /** Where a picked LR will be written, e.g. "train.py (lr literal)". */
   target: string;
   digits: number;
+  /** Verify: what it will cost (shown before it runs), its progress, and its result. */
+  verify?: VerifyView;
   /** Opaque to the webview: it keeps this with vscode.setState so that a reload can restore the panel. */
   persist?: unknown;
+}
+
+/** One candidate in the panel's small chart: held-out loss against max LR, with the seeds' spread. */
+export interface VerifyRow {
+  lr: number;
+  loss: number | null;
+  lo: number | null;
+  hi: number | null;
+  best: boolean;
+  diverged: boolean;
+  label: string;
+}
+
+export interface VerifyView {
+  /** `ready`: can run (the budget shows); `running`, `done`, `failed`, `cancelled`. */
+  status: 'ready' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** "5 to 8 trainings of 250 steps: …" */
+  budget: string;
+  /** Progress while running, the one-sentence result when done, or why it failed. */
+  text: string;
+  rows: VerifyRow[];
+  /** The verified LR (done, or the best so far of a cancelled run). */
+  lr?: number;
+  lrText?: string;
 }
 
 interface Descriptor<M extends string, P> {
@@ -68,7 +97,9 @@ export const PickResultMessage = message<'pickResult', { ok: boolean; text: stri
 /** The webview's listeners are attached; send the snapshot. */
 export const ReadyMessage = message<'ready', Record<string, never>>('ready');
 /** The user clicked the plot or a suggestion. */
-export const PickMessage = message<'pick', { lr: number; source: 'plot' | 'suggestion'; name?: SuggestionName }>('pick');
+export const PickMessage = message<'pick', { lr: number; source: 'plot' | 'suggestion'; name?: PickName }>('pick');
+/** Verify the LR: train the candidates around the recommendation (core/verify.ts). */
+export const VerifyMessage = message<'verify', Record<string, never>>('verify');
 /** Stop the running sweep. */
 export const StopMessage = message<'stop', Record<string, never>>('stop');
 /** Run the sweep again on the same config (`repeats` times with different seeds, for "Repeat ×3"). */

@@ -8,6 +8,8 @@ import type { SuggestionView, SweepView } from './messages';
 import type { EndEvent, HelloEvent, PointEvent } from './protocol';
 import { runBand, suggestionSpread, suggestionsFromRuns } from './repeats';
 import { SUGGESTION_NAMES, suggestionSpec } from './suggestions';
+import { describeBudget, summarize, type CandidateResult, type Verified, type VerifyOptions } from './verify';
+import { formatLoss } from './format';
 
 /** Everything the host keeps about one sweep; also what a restored panel is rebuilt from. */
 export interface SweepRecord {
@@ -24,12 +26,31 @@ export interface SweepRecord {
   runs?: PointEvent[][];
   /** One line shown after the status (the script engine's "Your folder is as it was: ..."). */
   notice?: string;
+  /** Verify, once started: its trainings so far and the result. */
+  verify?: VerifyRecord;
+}
+
+export interface VerifyRecord {
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  options: VerifyOptions;
+  /** The recommendation the candidates are centred on. */
+  center: number;
+  results: CandidateResult[];
+  /** Trainings planned so far (grows as Verify follows the best). */
+  planned: number;
+  verified?: Verified;
+  /** Why there is no verified LR, or what failed. */
+  reason?: string;
 }
 
 export interface ViewOptions {
   recommended: SuggestionName;
   digits: number;
   target: string;
+  /** Verify's options (the settings), for the budget shown before it runs; absent: no Verify offered. */
+  verify?: VerifyOptions;
+  /** How many trainings run at a time. */
+  parallel?: number;
 }
 
 /**
@@ -83,20 +104,75 @@ export function buildView(r: SweepRecord, o: ViewOptions): SweepView {
   const rows = analysisRows(r.points.map((p) => p.lr), r.points.map((p) => p.loss), base.showValidation ? r.points.map((p) => p.valLoss) : undefined, a);
   const multi = r.runs && r.runs.length > 1 ? r.runs : undefined;
   if (multi) runBand(multi, rows.length, r.settings.smoothing).forEach((b, i) => { rows[i].lo = Number.isFinite(b.lo) ? b.lo : null; rows[i].hi = Number.isFinite(b.hi) ? b.hi : null; });
-  const spread = multi ? suggestionSpread(multi, r.settings) : {};
-  const suggestions = suggestionViews(a, o).map((s) => {
+  const spread: Partial<Record<string, { min: number; max: number }>> = multi ? suggestionSpread(multi, r.settings) : {};
+  const verified = r.verify?.verified;
+  let suggestions = suggestionViews(a, o).map((s) => {
     const sp = spread[s.name];
     return sp ? { ...s, spread: `${multi!.length} runs: ${formatLr(sp.min)} … ${formatLr(sp.max)}` } : s;
   });
+  // With a verified LR, the curve's recommendation stays marked, without its star.
+  const marks = markRows(a, o.recommended).map((m) => (verified ? { ...m, recommended: false, label: m.label.replace(' ★', '') } : m));
+  if (verified) {
+    // The measured LR goes first and is the one Insert Suggested writes; the curve's suggestions stay below it.
+    suggestions = [{
+      name: 'verified', label: 'Verified (measured)', lr: verified.lr, text: formatLr(roundSignificant(verified.lr, o.digits), o.digits),
+      explanation: verified.explanation, recommended: true,
+    }, ...suggestions.map((s) => ({ ...s, recommended: false }))];
+    const loss = smoothedAt(r.points.map((p) => p.lr), a.smoothed, verified.lr);
+    if (loss !== undefined) {
+      marks.push({ name: 'verified', lr: verified.lr, loss, recommended: true, label: `verified ★ ${formatLr(verified.lr)}`, explanation: verified.explanation });
+    }
+  }
+  const ended = r.end.reason !== 'cancelled';
+  const verifyView = o.verify && ended && isSuggestion(a.suggestions.recommended)
+    ? buildVerifyView(r, o.verify, o.parallel ?? 1, o.digits) : undefined;
   return {
     ...base,
     status: r.end.reason === 'cancelled' ? 'cancelled' : 'done',
     rows,
-    marks: markRows(a, o.recommended),
+    ...(verifyView ? { verify: verifyView } : {}),
+    marks,
     tangent: tangentRows(a),
     yDomain: yDomain(rows.slice(0, a.stop.index + 1).map((x) => x.smoothed), rows.slice(0, a.stop.index + 1).map((x) => x.valLoss)),
     suggestions,
     showBand: !!multi,
+  };
+}
+
+/** The smoothed loss at `lr`, interpolated in log LR between the recorded points (undefined outside them). */
+function smoothedAt(lrs: readonly number[], smoothed: readonly number[], lr: number): number | undefined {
+  for (let i = 1; i < lrs.length; i++) {
+    if (lrs[i] >= lr && lrs[i - 1] <= lr) {
+      const f = Math.log(lr / lrs[i - 1]) / Math.log(lrs[i] / lrs[i - 1] || 1);
+      const v = smoothed[i - 1] + (Number.isFinite(f) ? f : 0) * (smoothed[i] - smoothed[i - 1]);
+      return Number.isFinite(v) ? v : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The Verify part of the panel: the budget before it runs, progress, the small chart's rows and the sentence. */
+export function buildVerifyView(r: SweepRecord, options: VerifyOptions, parallel: number, digits: number): SweepView['verify'] {
+  const v = r.verify;
+  const budget = `Verify trains ${describeBudget(v?.options ?? options, { steps: r.points.length, seconds: r.end?.seconds }, parallel)}.`;
+  if (!v) return { status: 'ready', budget, text: '', rows: [] };
+  const c = v.verified?.candidates ?? summarize(v.results);
+  const best = v.verified?.lr;
+  const rows = c.map((x) => ({
+    lr: x.lr, loss: x.diverged ? null : x.loss,
+    lo: x.losses.length > 1 && !x.diverged ? Math.min(...x.losses) : null, hi: x.losses.length > 1 && !x.diverged ? Math.max(...x.losses) : null,
+    best: x.lr === best, diverged: x.diverged, label: `${formatLr(roundSignificant(x.lr, digits), digits)}: ${x.diverged ? 'diverged' : formatLoss(x.loss)}`,
+  }));
+  let text: string;
+  if (v.status === 'running') {
+    const last = v.results[v.results.length - 1];
+    text = `Verifying: ${v.results.length} of ${v.planned}${v.planned < v.options.maxCandidates * v.options.seeds ? '+' : ''} trainings done` +
+      (last ? ` (last: ${formatLr(last.lr)} → ${last.diverged ? 'diverged' : formatLoss(last.loss)})` : '') + '.';
+  } else if (v.verified) text = v.verified.explanation;
+  else text = `Verify ${v.status === 'cancelled' ? 'was stopped' : 'failed'}: ${v.reason ?? 'no result'}.`;
+  return {
+    status: v.status, budget, text, rows,
+    ...(best !== undefined ? { lr: best, lrText: formatLr(roundSignificant(best, digits), digits) } : {}),
   };
 }
 

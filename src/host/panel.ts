@@ -5,7 +5,7 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import type { PointRow } from '../core/chartSpec';
-import { ExportMessage, PickMessage, ReadyMessage, RerunMessage, StopMessage, type SweepView } from '../core/messages';
+import { ExportMessage, PickMessage, ReadyMessage, RerunMessage, StopMessage, VerifyMessage, type SweepView } from '../core/messages';
 import { Outbox } from '../core/outbox';
 
 export const VIEW_TYPE = 'lrFinder.plot';
@@ -15,6 +15,7 @@ export interface PanelHandlers {
   onStop(): void;
   onRerun(repeats?: number): void;
   onExport(format: 'svg' | 'png' | 'csv' | 'json', data?: string): void;
+  onVerify(): void;
   onDispose(): void;
 }
 
@@ -45,6 +46,7 @@ export class LrPanel implements vscode.Disposable {
     else if (PickMessage.is(m)) {
       if (typeof m.params?.lr === 'number' && m.params.lr > 0 && Number.isFinite(m.params.lr)) this.handlers.onPick(m.params.lr, m.params.source === 'suggestion' ? 'suggestion' : 'plot');
     } else if (StopMessage.is(m)) this.handlers.onStop();
+    else if (VerifyMessage.is(m)) this.handlers.onVerify();
     else if (RerunMessage.is(m)) {
       const k = m.params?.repeats;
       this.handlers.onRerun(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= 16 ? k : undefined);
@@ -123,6 +125,14 @@ export class LrPanel implements vscode.Disposable {
     <div id="target"></div>
     <ol id="suggestions"></ol>
     <div id="pick-result" role="status" aria-live="polite"></div>
+    <section id="verify-box" hidden>
+      <h2>Verify</h2>
+      <p class="explanation">Train a few candidate max LRs around the recommendation with one-cycle, from the same start, and keep the one with the lowest held-out loss: the LR measured, not read off the curve.</p>
+      <p id="verify-budget" class="explanation"></p>
+      <div class="verify-actions"><button id="verify">Verify the LR</button><button id="verify-stop" class="secondary" hidden>Stop</button></div>
+      <div id="verify-chart" aria-label="Held-out loss against the candidate learning rates"></div>
+      <p id="verify-text" role="status" aria-live="polite"></p>
+    </section>
     <details id="why"><summary>Why the steepest slope, not the minimum?</summary>
       <p>At the <b>minimum</b> the loss has already stopped improving: that LR sits at the edge of divergence.
       Where the loss <b>falls fastest</b> (the steepest slope) the model learns fastest. Use the chosen value as the

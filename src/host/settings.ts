@@ -1,6 +1,10 @@
 /** Typed access to the lrFinder.* settings. */
 import * as vscode from 'vscode';
 import type { SuggestionName } from '../core/analysis';
+import { VERIFY_DEFAULTS, VERIFY_LIMITS, type VerifyOptions } from '../core/verify';
+
+const clampInt = (v: unknown, lim: { min: number; max: number }, d: number) =>
+  (typeof v === 'number' && Number.isFinite(v) ? Math.min(lim.max, Math.max(lim.min, Math.round(v))) : d);
 
 export interface Settings {
   startLr?: number;
@@ -17,6 +21,8 @@ export interface Settings {
   /** Script runs: seconds to wait for the first optimizer step. */
   firstStepTimeout: number;
   codeLens: boolean;
+  /** Verify: steps per candidate, seeds, candidates at most. */
+  verify: VerifyOptions;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -35,5 +41,11 @@ export function readSettings(scope?: vscode.Uri): Settings {
     scriptAllowLoad: c.get('script.allowLoad', false),
     firstStepTimeout: Math.max(1, c.get('script.firstStepTimeout', 300)),
     codeLens: c.get('codeLens', true),
+    verify: {
+      ...VERIFY_DEFAULTS,
+      steps: clampInt(c.get('verify.steps'), VERIFY_LIMITS.steps, VERIFY_DEFAULTS.steps),
+      seeds: clampInt(c.get('verify.seeds'), VERIFY_LIMITS.seeds, VERIFY_DEFAULTS.seeds),
+      maxCandidates: clampInt(c.get('verify.candidates'), VERIFY_LIMITS.maxCandidates, VERIFY_DEFAULTS.maxCandidates),
+    },
   };
 }

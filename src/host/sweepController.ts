@@ -3,6 +3,7 @@
  * the child process with a cancellable progress notification, live updates to the panel, diagnostics and errors, and
  * click-to-insert. One sweep at a time. Which engine runs matters only in `configSource` / `scriptSource`.
  */
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analysis';
@@ -12,7 +13,8 @@ import { formatLoss, formatLr } from '../core/format';
 import { PickResultMessage, type SweepView } from '../core/messages';
 import type { ErrorEvent } from '../core/protocol';
 import { reportLine } from '../core/scriptReport';
-import { buildView, curveCsv, curveJson, LiveRows, statusText, analyzeRecord, type SweepRecord } from '../core/sweepView';
+import { buildView, curveCsv, curveJson, LiveRows, statusText, analyzeRecord, type SweepRecord, type VerifyRecord } from '../core/sweepView';
+import { VerifyRun } from '../runner/verifyRun';
 import { adopt } from '../core/settingsAdopt';
 import { chooseConfig, isTrainingConfig, looksLikeTrainingConfig } from './configFiles';
 import type { ConfigDiagnostics } from './diagnostics';
@@ -33,6 +35,8 @@ interface Source {
   settings: SweepSettings;
   repeats: number;
   launchFor(run: number): Launch;
+  /** One Verify training: max LR `lr`, seed offset `seed`, `steps` one-cycle steps. */
+  verifyLaunch(lr: number, seed: number, steps: number): Launch;
   /** Script runs: what ran. */
   plan?: ScriptPlan;
 }
@@ -43,8 +47,12 @@ export function isPythonFile(uri: vscode.Uri | undefined): uri is vscode.Uri {
 
 const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
 
+/** Verify's trainings at a time: one per core (2 here), at most 4. */
+const verifyParallel = () => Math.max(1, Math.min(os.cpus().length, 4));
+
 interface Running {
-  proc: RepeatedSweep;
+  /** The sweep, or Verify's trainings. */
+  proc: { cancel(): Promise<void>; readonly pids: number[] };
   record: SweepRecord;
   done: Promise<void>;
 }
@@ -136,6 +144,9 @@ export class SweepController implements vscode.Disposable {
     return {
       kind: 'config', uri: configUri, settings, repeats,
       launchFor: (run) => tfjsLaunch({ enginePath, configFile: configUri.fsPath, root, args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : [])] }),
+      verifyLaunch: (lr, run, steps) => tfjsLaunch({
+        enginePath, configFile: configUri.fsPath, root, args: [...args, '--seed', String(cfg.seed + run), '--verify-lr', String(lr), '--verify-steps', String(steps)],
+      }),
     };
   }
 
@@ -157,6 +168,11 @@ export class SweepController implements vscode.Disposable {
       launchFor: (run) => scriptLaunch({
         python: p.python, script: p.script, module: p.module, args: p.args, cwd: p.cwd, root: p.root, settings, seedOffset: run,
         allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000, launcher: p.launcher,
+      }),
+      // Verify trains in one process, without the launcher (each candidate is a short single-process training).
+      verifyLaunch: (lr, run, steps) => scriptLaunch({
+        python: p.python, script: p.script, module: p.module, args: p.args, cwd: p.cwd, root: p.root, settings, seedOffset: run,
+        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000, ...{ verify: { lr, steps } },
       }),
     };
   }
@@ -306,7 +322,7 @@ export class SweepController implements vscode.Disposable {
 
   private view() {
     const s = readSettings(this.configUri);
-    const v = buildView(this.record!, { recommended: s.recommended, digits: s.significantDigits, target: this.target });
+    const v = buildView(this.record!, { recommended: s.recommended, digits: s.significantDigits, target: this.target, verify: s.verify, parallel: verifyParallel() });
     return { ...v, persist: { record: this.record, configUri: this.configUri?.toString(), target: this.target } };
   }
 
@@ -321,6 +337,7 @@ export class SweepController implements vscode.Disposable {
       onStop: () => void this.stop(),
       onRerun: (repeats?: number) => { if (this.configUri) void this.findLearningRate(this.configUri, repeats); },
       onExport: (format: 'svg' | 'png' | 'csv' | 'json', data?: string) => void this.exportCurve(format, data),
+      onVerify: () => void this.verify(),
       onDispose: () => { this.panel = undefined; void this.stop(); },
     };
   }
@@ -367,11 +384,87 @@ export class SweepController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Run "Find Learning Rate" first; then the suggested LR can be inserted.');
       return;
     }
+    if (r.verify?.verified) { await this.pick(r.verify.verified.lr); return; }
     const s = readSettings(this.configUri);
     const a = analyzeRecord(r);
     const sug = a.suggestions[s.recommended];
     if (!isSuggestion(sug)) { void vscode.window.showWarningMessage(`No ${s.recommended} suggestion for this curve: ${sug.reason}.`); return; }
     await this.pick(sug.lr);
+  }
+
+  /**
+   * Verify the last sweep's LR: short one-cycle trainings around its recommendation, scored on held-out loss
+   * (core/verify.ts, runner/verifyRun.ts). The budget is in the panel before it runs; progress and cancel are the
+   * notification's and the panel's; what finished before a stop is kept.
+   */
+  async verify(): Promise<void> {
+    if (!vscode.workspace.isTrusted) { void vscode.window.showWarningMessage('LR Finder trains the workspace\'s code and data, so it only runs in a trusted workspace.'); return; }
+    const record = this.record;
+    if (this.running) { void vscode.window.showInformationMessage('LR Finder is running; Verify when it has finished.'); return; }
+    if (!record?.end || record.end.reason === 'cancelled' || !this.configUri) {
+      void vscode.window.showInformationMessage('Run "Find Learning Rate" first: Verify trains candidate LRs around its recommendation.');
+      return;
+    }
+    const rec = analyzeRecord(record).suggestions.recommended;
+    if (!isSuggestion(rec)) { void vscode.window.showWarningMessage(`Nothing to verify: ${rec.reason}.`); return; }
+    // After a window reload the launch is made again from the file (the same settings and interpreter).
+    const source = this.source ?? (isPythonFile(this.configUri) ? await this.scriptSource(this.configUri) : await this.configSource(this.configUri));
+    if (!source) return;
+    this.source = source;
+    const options = readSettings(this.configUri).verify;
+    const v: VerifyRecord = { status: 'running', options, center: rec.lr, results: [], planned: 0 };
+    record.verify = v;
+    this.ensurePanel();
+    this.panel!.setView(this.view());
+    const tag = source.kind === 'script' ? '[verify]' : '[engine]';
+    let logged = false;
+    const run = new VerifyRun({
+      center: rec.lr, options, parallel: verifyParallel(),
+      launchFor: (lr, seed) => {
+        const l = source.verifyLaunch(lr, seed, options.steps);
+        if (!logged) { logged = true; log().info(`verify: ${[l.command, ...l.args].join(' ')}${l.cwd ? ` (in ${l.cwd})` : ''}`); }
+        return l;
+      },
+      onEvent: (job, e) => { if (e.type !== 'point') log().debug(`verify ${job.index + 1} (LR ${formatLr(job.lr)}, seed +${job.seed}): ${JSON.stringify(e)}`); },
+      onCandidate: (r, _done, planned) => {
+        v.results.push(r);
+        v.planned = planned;
+        log().info(`verify: LR ${formatLr(r.lr)}${options.seeds > 1 ? ` seed +${r.seed}` : ''}: ${r.diverged ? 'diverged' : `${r.signal} loss ${formatLoss(r.loss)}`} after ${r.steps} steps`);
+        if (this.record === record) this.panel?.setView(this.view());
+      },
+      onStdout: (line) => log().info(`${tag} ${line}`),
+      onStderr: (line) => log().info(`${tag} ${line}`),
+    });
+    const done = vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LR Finder: verifying ${path.basename(this.configUri.fsPath)}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => { void run.cancel(); });
+        let shown = 0;
+        const timer = setInterval(() => {
+          if (v.results.length === shown) return;
+          shown = v.results.length;
+          progress.report({ message: `${shown} of ${v.planned}${v.planned < options.maxCandidates * options.seeds ? '+' : ''} trainings` });
+        }, 300);
+        try { return await run.done; } finally { clearInterval(timer); }
+      },
+    ).then(async (outcome) => {
+      v.results = outcome.results;
+      if (outcome.verified) v.verified = outcome.verified;
+      v.status = outcome.error ? 'failed' : outcome.cancelled ? 'cancelled' : outcome.verified ? 'done' : 'failed';
+      if (outcome.error) {
+        v.reason = outcome.error.message;
+        if (source.kind === 'script') void this.showScriptError(outcome.error, outcome.failed?.exitCode ?? null);
+        else void showError(`LR Finder: Verify: ${outcome.error.message}`);
+      } else if (!outcome.verified) v.reason = outcome.reason;
+      log().info(`verify ${v.status}: ${outcome.verified?.explanation ?? v.reason ?? ''}`);
+      if (this.record === record) {
+        const view = this.view();
+        this.panel?.setView(view);
+        await this.memento?.update(LAST_SWEEP_KEY, view.persist);
+      }
+    });
+    this.running = { proc: run, record, done: Promise.resolve(done).then(() => undefined, () => undefined) };
+    void this.running.done.then(() => { if (this.running?.proc === run) this.running = undefined; });
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,6 @@
 import * as assert from 'assert';
+import { FASTAI_DEFAULTS } from '../../src/core/analysis';
+import { buildView, type SweepRecord } from '../../src/core/sweepView';
 import { chooseVerified, describeBudget, nextCandidates, summarize, VERIFY_DEFAULTS, type CandidateResult, type Verified } from '../../src/core/verify';
 
 /** Runs the method against a loss landscape (held-out loss as a function of log10 LR), as the runner does. */
@@ -87,5 +89,53 @@ describe('verify: candidates and the measured best', () => {
   it('the budget in words, from the sweep just run', () => {
     assert.strictEqual(describeBudget({}, { steps: 100, seconds: 2 }, 2),
       '5 to 8 trainings of 250 steps: 13 to 20× this sweep\'s 100 steps, about 13 s to 20 s (from this sweep\'s 2.0 s, 2 at a time, plus each training\'s start-up)');
+  });
+});
+
+describe('verify in the panel view (sweepView)', () => {
+  const points = Array.from({ length: 100 }, (_, i) => {
+    const lr = 1e-7 * Math.pow(1e8, i / 100);
+    const x = Math.log10(lr) + 2;
+    return { type: 'point' as const, iteration: i, lr, loss: 1 + 0.3 * Math.tanh(-x) + (x > 1 ? (x - 1) ** 3 : 0) };
+  });
+  const base: SweepRecord = {
+    configPath: '/w/train.py', configName: 'train.py', settings: { ...FASTAI_DEFAULTS }, points,
+    end: { type: 'end', reason: 'completed', points: 100, seconds: 2 },
+  };
+  const opts = { recommended: 'recommended' as const, digits: 2, target: 'x', verify: VERIFY_DEFAULTS, parallel: 2 };
+
+  it('before it runs: the budget, no candidates', () => {
+    const v = buildView(base, opts);
+    assert.strictEqual(v.verify?.status, 'ready');
+    assert.match(v.verify!.budget, /^Verify trains 5 to 8 trainings of 250 steps: 13 to 20× this sweep's 100 steps, about/);
+    assert.strictEqual(v.suggestions[0].name, 'recommended');
+  });
+
+  it('done: the verified LR is the first suggestion (what Insert Suggested writes), marked on the curve, with its sentence and chart rows', () => {
+    const center = buildView(base, opts).suggestions[0].lr!;
+    const results: CandidateResult[] = [];
+    for (let g = 0; g < 20; g++) {
+      const next = nextCandidates(center, results);
+      if (!next.length) break;
+      for (const lr of next) results.push({ lr, seed: 0, loss: 0.3 + Math.log10(lr / (center / 3)) ** 2, diverged: false, steps: 250, signal: 'held-out' });
+    }
+    const verified = chooseVerified(center, results) as Verified;
+    const v = buildView({ ...base, verify: { status: 'done', options: VERIFY_DEFAULTS, center, results, planned: results.length, verified } }, opts);
+    assert.strictEqual(v.suggestions[0].name, 'verified');
+    assert.strictEqual(v.suggestions[0].lr, verified.lr);
+    assert.ok(v.suggestions[0].recommended && v.suggestions.slice(1).every((s) => !s.recommended));
+    const mark = v.marks.find((m) => m.name === 'verified');
+    assert.ok(mark && mark.recommended && mark.lr === verified.lr);
+    assert.ok(v.marks.filter((m) => m.recommended).length === 1, 'one star');
+    assert.strictEqual(v.verify?.status, 'done');
+    assert.strictEqual(v.verify?.text, verified.explanation);
+    assert.strictEqual(v.verify?.rows.length, verified.candidates.length);
+    assert.strictEqual(v.verify?.rows.filter((r) => r.best).length, 1);
+  });
+
+  it('a cancelled sweep offers no Verify; a running Verify shows its progress', () => {
+    assert.strictEqual(buildView({ ...base, end: { type: 'end', reason: 'cancelled', points: 100 } }, opts).verify, undefined);
+    const running = buildView({ ...base, verify: { status: 'running', options: VERIFY_DEFAULTS, center: 1e-2, planned: 3, results: [{ lr: 1e-2, seed: 0, loss: 0.5, diverged: false, steps: 250, signal: 'held-out' }] } }, opts);
+    assert.match(running.verify!.text, /^Verifying: 1 of 3\+ trainings done \(last: 0\.01 → 0\.5/);
   });
 });
