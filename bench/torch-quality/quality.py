@@ -11,13 +11,14 @@ What is an LR suggested from a range-test curve worth when you then really train
          method's LR against the trained grid.
   grid   print the grid summary of a results file.
 
-Two task sets, chosen with --set: `main` (TASKS, the default) and `holdout` (HOLDOUT_TASKS, 8 further tasks written
-down after the recommendation was frozen, to score it once).
+Three task sets, chosen with --set: `main` (TASKS, the default), `holdout` (HOLDOUT_TASKS, 8 further tasks written
+down after the recommendation was frozen, to score it once) and `verify` (VERIFY_TASKS, 8 more tasks written down
+after Verify was frozen, before any Verify result on them; results-verify.json).
 
 Usage:
-  /usr/bin/python3 bench/torch-quality/quality.py run [--set main|holdout] [--tasks a,b] [--workers 2] [--out FILE]
-  /usr/bin/python3 bench/torch-quality/quality.py score [--set main|holdout] [--results FILE] [--cli dist/cli.js] [--json out.json]
-  /usr/bin/python3 bench/torch-quality/quality.py grid [--set main|holdout] [--results FILE]
+  /usr/bin/python3 bench/torch-quality/quality.py run [--set main|holdout|verify] [--tasks a,b] [--workers 2] [--out FILE]
+  /usr/bin/python3 bench/torch-quality/quality.py score [--set main|holdout|verify] [--results FILE] [--cli dist/cli.js] [--json out.json]
+  /usr/bin/python3 bench/torch-quality/quality.py grid [--set main|holdout|verify] [--results FILE]
 
 Regret of an LR = (validation loss at that LR, linearly interpolated in log10 LR over the grid's seed-mean scores,
 clamped to the grid ends) / (best seed-mean score of the grid) - 1. A missing suggestion has infinite regret.
@@ -126,27 +127,69 @@ HOLDOUT_TASKS = {
         data="diabetes", model="logreg", opt=("sgd", dict()), batch=8, loss="mse", cycle_momentum=False),
 }
 
+# The verify set: 8 further tasks for Verify (`verify`, src/core/verify.ts), written down before any Verify result on
+# them was seen. They differ from TASKS and HOLDOUT_TASKS in data (seeded synthetic data, or new subsets and scalings
+# of the real data), model family and batch size (no batch size of the other sets). Same protocol as the holdout set
+# (3 grid seeds).
+VERIFY_TASKS = {
+    "spirals-mlp-tanh-adam-b50": dict(
+        description="Two spirals (synthetic, 1000 points, 2 features), deep tanh MLP 2-64-64-64-2, Adam, batch 50",
+        data="spirals", model="mlp_tanh3", opt=("adam", dict()), batch=50, loss="ce", cycle_momentum=True),
+    "checker-fourier-radam-b200": dict(
+        description="4x4 checkerboard (synthetic, 2000 points, 5% labels flipped), fixed random Fourier features "
+                    "(64 frequencies, sin+cos) then MLP 128-64-2, RAdam, batch 200",
+        data="checker", model="fourier_mlp", opt=("radam", dict()), batch=200, loss="ce", cycle_momentum=True),
+    "friedman1-resmlp-sgdm-wd-b24": dict(
+        description="Friedman-1 regression (synthetic, 1000 rows, 10 features, 5 informative, noise 1), residual MLP "
+                    "(10-64, 2 blocks 64-64-64 with skips, no normalisation), MSE, SGD momentum 0.9 + wd 1e-4, batch 24",
+        data="friedman1", model="resmlp", opt=("sgd", dict(momentum=0.9, weight_decay=1e-4)), batch=24, loss="mse",
+        cycle_momentum=True),
+    "adding-gru-nadam-b48": dict(
+        description="Adding problem (synthetic, 2000 sequences of 10 steps: a value and a marker; target the sum of "
+                    "the 2 marked values), GRU(2, 32) then linear on the last state, MSE, NAdam, batch 48",
+        data="adding", model="gru", opt=("nadam", dict()), batch=48, loss="mse", cycle_momentum=True),
+    "majority-transformer-adamw-b40": dict(
+        description="Majority token (synthetic, 3000 sequences of 12 tokens from 6; label the most frequent), "
+                    "1 Transformer encoder layer (d 32, 4 heads, ff 64, dropout 0.1) + learned positions, mean pool, "
+                    "linear, AdamW (wd 0.01), batch 40",
+        data="majority", model="transformer", opt=("adamw", dict(weight_decay=0.01)), batch=40, loss="ce",
+        cycle_momentum=True),
+    "moons-mlp-softplus-adamax-b2": dict(
+        description="Two moons (synthetic, 600 points, noise 0.25), MLP 2-32-32-2 with Softplus, Adamax, batch 2",
+        data="moons", model="mlp_softplus", opt=("adamax", dict()), batch=2, loss="ce", cycle_momentum=True),
+    "digits150-mlp-wide-adam-b10": dict(
+        description="Digits with only 150 training rows (seeded subset of the training split; the usual validation "
+                    "rows), wide MLP 64-512-512-10 (no dropout: it overfits), Adam, batch 10",
+        data="digits150", model="mlp_wide", opt=("adam", dict()), batch=10, loss="ce", cycle_momentum=True),
+    "diabetes-raw-mlp-sgd-b12": dict(
+        description="Diabetes regression with raw, unstandardised features (blood serum values ~100-300; the target "
+                    "standardised), MLP 10-32-1, MSE, plain SGD (no momentum cycling), batch 12: the range test "
+                    "diverges early",
+        data="diabetes_raw", model="mlp32", opt=("sgd", dict()), batch=12, loss="mse", cycle_momentum=False),
+}
+
 SETS = {
     "main": dict(tasks=TASKS, grid_seeds=GRID_SEEDS, results=os.path.join(HERE, "results.json")),
     "holdout": dict(tasks=HOLDOUT_TASKS, grid_seeds=HOLDOUT_GRID_SEEDS, results=os.path.join(HERE, "results-holdout.json")),
+    "verify": dict(tasks=VERIFY_TASKS, grid_seeds=HOLDOUT_GRID_SEEDS, results=os.path.join(HERE, "results-verify.json")),
 }
-ALL_TASKS = {**TASKS, **HOLDOUT_TASKS}
+ALL_TASKS = {**TASKS, **HOLDOUT_TASKS, **VERIFY_TASKS}
 
 
 def has_momentum(opt_spec):
     """Does the optimizer really use momentum (betas, or a non-zero momentum)? Then OneCycleLR cycles it."""
     name, kw = opt_spec
-    if name in ("adam", "adamw"):
+    if name in ("adam", "adamw", "nadam", "radam", "adamax"):
         return True
     if name in ("sgd", "rmsprop"):
         return kw.get("momentum", 0) > 0
-    if name == "adagrad":
+    if name in ("adagrad",):
         return False
     raise ValueError(name)
 
 
 def check_tasks():
-    assert len(ALL_TASKS) == len(TASKS) + len(HOLDOUT_TASKS), "task names must be unique across the sets"
+    assert len(ALL_TASKS) == sum(len(v["tasks"]) for v in SETS.values()), "task names must be unique across the sets"
     for n, t in ALL_TASKS.items():
         assert t["cycle_momentum"] == has_momentum(t["opt"]), f"{n}: cycle_momentum must be {has_momentum(t['opt'])}"
 
@@ -164,35 +207,118 @@ def _read_csv(path):
 _DATA_CACHE = {}
 
 
+SYNTH_SEED = 20240917  # the synthetic datasets' generator seed (each dataset adds its own offset)
+DIGITS_SMALL_TRAIN = 150  # digits150: training rows kept (a seeded subset of the digits training split)
+
+
+def _synthetic(name):
+    """Seeded synthetic data: (x float64 [n, features], raw labels or targets, classification?)."""
+    if name == "spirals":  # two interleaved spirals, 500 points each, Gaussian noise 0.4 (radius up to ~13.6)
+        rs = np.random.RandomState(SYNTH_SEED + 1)
+        n = 500
+        t = np.sqrt(rs.uniform(size=n)) * 780 * (2 * np.pi) / 360
+        arm = np.stack([-np.cos(t) * t, np.sin(t) * t], 1)
+        x = np.concatenate([arm + rs.normal(0, 0.4, arm.shape), -arm + rs.normal(0, 0.4, arm.shape)])
+        return x, [0] * n + [1] * n, True
+    if name == "checker":  # 4x4 checkerboard on [-2, 2]^2, 5% of the labels flipped
+        rs = np.random.RandomState(SYNTH_SEED + 2)
+        n = 2000
+        x = rs.uniform(-2, 2, size=(n, 2))
+        y = (np.floor(x[:, 0]) + np.floor(x[:, 1])).astype(np.int64) % 2
+        flip = rs.uniform(size=n) < 0.05
+        y[flip] = 1 - y[flip]
+        return x, [int(v) for v in y], True
+    if name == "friedman1":  # Friedman (1991) #1: 10 U(0,1) features, 5 informative, noise N(0, 1)
+        rs = np.random.RandomState(SYNTH_SEED + 3)
+        n = 1000
+        x = rs.uniform(size=(n, 10))
+        y = (10 * np.sin(np.pi * x[:, 0] * x[:, 1]) + 20 * (x[:, 2] - 0.5) ** 2 + 10 * x[:, 3] + 5 * x[:, 4]
+             + rs.normal(0, 1, n))
+        return x, [float(v) for v in y], False
+    if name == "adding":  # the adding problem: per step (value U(0,1), marker); target = sum of the 2 marked values
+        rs = np.random.RandomState(SYNTH_SEED + 4)
+        n, steps = 2000, ADDING_STEPS
+        values = rs.uniform(size=(n, steps))
+        markers = np.zeros((n, steps))
+        first = rs.randint(0, steps // 2, n)
+        second = rs.randint(steps // 2, steps, n)
+        markers[np.arange(n), first] = 1
+        markers[np.arange(n), second] = 1
+        x = np.stack([values, markers], 2).reshape(n, 2 * steps)  # row: v0, m0, v1, m1, ...
+        y = (values * markers).sum(1)
+        return x, [float(v) for v in y], False
+    if name == "majority":  # sequences of 12 tokens from 6; the label is the most frequent token (ties: the smallest)
+        rs = np.random.RandomState(SYNTH_SEED + 5)
+        n = 3000
+        tok = rs.randint(0, MAJORITY_VOCAB, size=(n, MAJORITY_LEN))
+        y = [int(np.argmax(np.bincount(r, minlength=MAJORITY_VOCAB))) for r in tok]
+        return tok.astype(np.float64), y, True
+    if name == "moons":  # two interleaving half circles (scikit-learn's make_moons), 300 each, noise 0.25
+        rs = np.random.RandomState(SYNTH_SEED + 6)
+        n = 300
+        t = np.linspace(0, np.pi, n)
+        outer = np.stack([np.cos(t), np.sin(t)], 1)
+        inner = np.stack([1 - np.cos(t), 1 - np.sin(t) - 0.5], 1)
+        x = np.concatenate([outer, inner]) + rs.normal(0, 0.25, (2 * n, 2))
+        return x, [0] * n + [1] * n, True
+    raise ValueError(name)
+
+
+ADDING_STEPS = 10
+MAJORITY_VOCAB, MAJORITY_LEN = 6, 12
+
+# data name -> (source: a CSV (path, target column or None for the last, classification?) or "synthetic",
+#               scaling: "column" (per-feature standardisation), "global" (one mean/std over all pixels), None (raw),
+#               training rows kept: None for all, or a seeded subset of that many)
+DATASETS = {
+    "iris": (("examples/iris/iris.csv", "species", True), "column", None),
+    "breast": (("examples/breast-cancer/breast_cancer.csv", None, True), "column", None),
+    "digits": (("examples/digits-cnn/digits.csv", "digit", True), "global", None),
+    "diabetes": (("examples/diabetes/diabetes.csv", "progression", False), "column", None),
+    "wine": (("bench/data/wine.csv", "cultivar", True), "column", None),
+    # the verify set
+    "spirals": ("synthetic", "column", None),
+    "checker": ("synthetic", "column", None),
+    "friedman1": ("synthetic", "column", None),
+    "adding": ("synthetic", "column", None),
+    "majority": ("synthetic", None, None),  # token ids: not scaled
+    "moons": ("synthetic", "column", None),
+    "digits150": (("examples/digits-cnn/digits.csv", "digit", True), "global", DIGITS_SMALL_TRAIN),
+    "diabetes_raw": (("examples/diabetes/diabetes.csv", "progression", False), None, None),  # features raw
+}
+
+
 def load_data(name):
-    """Standardised (train stats) arrays: dict(xtr, ytr, xva, yva, classes or None, image bool)."""
+    """Standardised (train stats) arrays: dict(xtr, ytr, xva, yva, classes or None, image bool). The split is the
+    fixed seeded 20% validation split of every dataset; a training subset is drawn from the training part."""
     if name in _DATA_CACHE:
         return _DATA_CACHE[name]
-    spec = {
-        "iris": ("examples/iris/iris.csv", "species", True),
-        "breast": ("examples/breast-cancer/breast_cancer.csv", None, True),
-        "digits": ("examples/digits-cnn/digits.csv", "digit", True),
-        "diabetes": ("examples/diabetes/diabetes.csv", "progression", False),
-        "wine": ("bench/data/wine.csv", "cultivar", True),
-    }[name]
-    header, rows = _read_csv(spec[0])
-    target = spec[1] if spec[1] is not None else header[-1]
-    ti = header.index(target)
-    x = np.array([[float(v) for j, v in enumerate(r) if j != ti] for r in rows], dtype=np.float64)
-    raw_y = [r[ti] for r in rows]
-    n = len(rows)
+    source, scaling, keep = DATASETS[name]
+    if source == "synthetic":
+        x, raw_y, classification = _synthetic(name)
+        x = np.asarray(x, dtype=np.float64)
+    else:
+        header, rows = _read_csv(source[0])
+        target = source[1] if source[1] is not None else header[-1]
+        ti = header.index(target)
+        x = np.array([[float(v) for j, v in enumerate(r) if j != ti] for r in rows], dtype=np.float64)
+        raw_y = [r[ti] for r in rows]
+        classification = source[2]
+    n = len(raw_y)
     perm = np.random.RandomState(SPLIT_SEED).permutation(n)
     n_val = int(round(VAL_FRACTION * n))
     va, tr = perm[:n_val], perm[n_val:]
-    if name == "digits":
+    if keep is not None:
+        tr = np.sort(np.random.RandomState(SPLIT_SEED + 1).choice(tr, keep, replace=False))
+    if scaling == "global":
         # Images: one mean/std over all training pixels (what transforms.Normalize does), not per pixel.
         mu, sd = x[tr].mean(), x[tr].std()
         x = (x - mu) / sd
-    else:
+    elif scaling == "column":
         mu, sd = x[tr].mean(0), x[tr].std(0)
         sd[sd == 0] = 1.0
         x = (x - mu) / sd
-    if spec[2]:
+    if classification:
         classes = sorted(set(raw_y))
         y = np.array([classes.index(v) for v in raw_y], dtype=np.int64)
         ncls = len(classes)
@@ -202,7 +328,7 @@ def load_data(name):
         y = ((yf - ymu) / ysd).astype(np.float32)
         ncls = None
     d = dict(xtr=x[tr].astype(np.float32), ytr=y[tr], xva=x[va].astype(np.float32), yva=y[va], classes=ncls,
-             image=(name == "digits"))
+             image=name in ("digits", "digits150"))
     _DATA_CACHE[name] = d
     return d
 
@@ -281,6 +407,65 @@ def build_model(kind, n_in, n_out):
         return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, n_out))
     if kind == "mlp_reg128":
         return nn.Sequential(nn.Linear(n_in, 128), nn.ReLU(), nn.Linear(128, 1))
+    # verify set
+    if kind == "mlp_tanh3":
+        return nn.Sequential(nn.Linear(n_in, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
+                             nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, n_out))
+    if kind == "fourier_mlp":
+        class Fourier(nn.Module):
+            """Fixed random Fourier features (Tancik et al. 2020): [sin 2pi xB, cos 2pi xB], B ~ N(0, 1), not trained."""
+
+            def __init__(self, n_in, k=64):
+                super().__init__()
+                self.register_buffer("b", torch.randn(n_in, k))
+
+            def forward(self, x):
+                h = 2 * math.pi * (x @ self.b)
+                return torch.cat([torch.sin(h), torch.cos(h)], 1)
+
+        return nn.Sequential(Fourier(n_in), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, n_out))
+    if kind == "resmlp":
+        class Res(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.f = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, c))
+
+            def forward(self, x):
+                return torch.relu(x + self.f(x))
+
+        return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), Res(64), Res(64), nn.Linear(64, n_out))
+    if kind == "gru":
+        class GRU(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = nn.GRU(2, 32, batch_first=True)
+                self.out = nn.Linear(32, n_out)
+
+            def forward(self, x):
+                _, h = self.rnn(x.view(x.shape[0], -1, 2))
+                return self.out(h[-1])
+
+        return GRU()
+    if kind == "transformer":
+        class Encoder(nn.Module):
+            def __init__(self, d=32):
+                super().__init__()
+                self.emb = nn.Embedding(MAJORITY_VOCAB, d)
+                self.pos = nn.Parameter(torch.randn(MAJORITY_LEN, d) * 0.02)
+                self.layer = nn.TransformerEncoderLayer(d, 4, dim_feedforward=64, dropout=0.1, batch_first=True)
+                self.out = nn.Linear(d, n_out)
+
+            def forward(self, x):
+                h = self.layer(self.emb(x.long()) + self.pos)
+                return self.out(h.mean(1))
+
+        return Encoder()
+    if kind == "mlp_softplus":
+        return nn.Sequential(nn.Linear(n_in, 32), nn.Softplus(), nn.Linear(32, 32), nn.Softplus(), nn.Linear(32, n_out))
+    if kind == "mlp_wide":
+        return nn.Sequential(nn.Linear(n_in, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, n_out))
+    if kind == "mlp32":
+        return nn.Sequential(nn.Linear(n_in, 32), nn.ReLU(), nn.Linear(32, n_out))
     raise ValueError(kind)
 
 
@@ -295,7 +480,8 @@ def build_optimizer(spec, params, lr):
     torch = _torch()
     name, kw = spec
     cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-           "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[name]
+           "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad, "nadam": torch.optim.NAdam,
+           "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax}[name]
     return cls(params, lr=lr, **kw)
 
 
@@ -489,6 +675,14 @@ def _num(v):
     return float(v)
 
 
+def _cost_hint(name):
+    """Relative CPU cost of a task's training (only orders the jobs: the longest first)."""
+    for key, w in (("transformer", 8), ("resnet", 3), ("cnn", 3), ("wide", 3), ("gru", 3), ("fourier", 2)):
+        if key in name:
+            return w
+    return 1
+
+
 def cmd_run(a):
     tasks, grid_seeds = SETS[a.set]["tasks"], SETS[a.set]["grid_seeds"]
     names = list(tasks) if not a.tasks else a.tasks.split(",")
@@ -537,7 +731,7 @@ def cmd_run(a):
             jobs = [("train", n, lr, s) for n in pending for lr in grid[n] for s in grid_seeds
                     if (lr, s) not in runs[n]]
             # longest tasks first, spread over workers
-            jobs.sort(key=lambda j: -results["tasks"][j[1]]["steps"] * (3 if "cnn" in j[1] or "resnet" in j[1] else 1))
+            jobs.sort(key=lambda j: -results["tasks"][j[1]]["steps"] * _cost_hint(j[1]))
             tr = time.perf_counter()
             for (_, n, lr, s), r in pool.imap_unordered(_job, jobs, chunksize=1):
                 runs[n][(lr, s)] = r
@@ -712,7 +906,8 @@ def cmd_score(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    set_help = "task set: main (TASKS, results.json) or holdout (HOLDOUT_TASKS, results-holdout.json); default main"
+    set_help = ("task set: main (TASKS, results.json), holdout (HOLDOUT_TASKS, results-holdout.json) or verify "
+                "(VERIFY_TASKS, results-verify.json); default main")
     r = sub.add_parser("run", help="range tests + trained LR grids (expensive) -> results.json")
     r.add_argument("--set", choices=list(SETS), default="main", help=set_help)
     r.add_argument("--tasks", help="comma-separated task names (default: all of the set)")
