@@ -3,7 +3,8 @@
 `install()` runs from sitecustomize before the script. It reads the run request (LR_FINDER_REQUEST), opens the
 protocol channel (LR_FINDER_PROTOCOL_FD), journals file writes inside the workspace, and patches torch lazily when
 the script imports it (torch_patch.py). Only the process that installs first speaks: DataLoader workers and any
-other Python the script starts inherit the environment and stay passive.
+other Python the script starts inherit the environment and stay passive. With a `verify` field in the request the
+same machinery runs one Verify candidate instead of a range test (verify.py).
 """
 import atexit
 import json
@@ -15,6 +16,7 @@ import time
 from .journal import Journal
 from .protocol import PROTOCOL_VERSION, Channel, wire
 from .sweep import StopRule, schedule_lr
+from .verify import Verify, parse_request
 
 ENGINE = "torch"
 _MAIN_PID_VAR = "LR_FINDER_MAIN_PID"
@@ -85,12 +87,21 @@ class State:
         self.rank = 0  # Distributed: this process's rank (0 alone speaks), and the world size
         self.world = 1
         self.batch_size = None  # The first DataLoader's batch size (per rank)
+        # Verify mode (verify.py): one one-cycle training at a given max LR, scored on held-out data; None: a sweep
+        self.verify = None
+        self.verify_error = None
+        if request.get("verify") is not None:
+            settings, self.verify_error = parse_request(request["verify"])
+            if settings is not None:
+                self.verify = Verify(settings, int(request.get("seedOffset") or 0))
 
     @property
     def active(self):
         return os.getpid() == self.pid and not self.finished
 
     def lr_at(self, i):
+        if self.verify is not None:
+            return self.verify.lr_at(i)
         s = self.settings
         return schedule_lr(min(i, s["numIter"] - 1), s["numIter"], s["startLr"], s["endLr"], s["mode"])
 
@@ -164,6 +175,19 @@ def install():
                    "(lrFinder.launcher or --launcher, e.g. \"torchrun --nproc_per_node %d\") so that every rank "
                    "sweeps, or unset WORLD_SIZE/RANK to run %s as one process."
                    % (world, world, os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "the script"))
+        STATE.channel.close()
+        os._exit(2)
+
+    if STATE.verify_error or (STATE.verify is not None and world > 1):
+        if STATE.verify_error:
+            code, message = "verify-request", "LR Finder's verify request is invalid: %s." % STATE.verify_error
+        else:
+            code, message = ("verify-distributed", "Verify runs single-process; this run has %d ranks (WORLD_SIZE=%d). "
+                             "Verify the LR without the launcher (one process), or train the candidates yourself."
+                             % (world, world))
+        STATE.world = 1
+        if not rank:
+            STATE.fail(code, message)
         STATE.channel.close()
         os._exit(2)
 
@@ -279,6 +303,8 @@ def finish():
     st.finished = True
     if st.cancel_requested and not st.ended:
         st.end("cancelled")
+    if st.verify is not None and not st.ended and st.error is None:
+        st.verify.at_exit(st)  # the eval phase over when the script ends by itself
     if not st.ended and st.error is None:
         _explain_early_end(st)
     st.blocked.extend(st.journal.merge_children())
@@ -317,12 +343,15 @@ def hello(st):
 
     st.hello_sent = True
     st.t0 = time.time()  # "seconds" in the end event: the sweep's own time, not the script's start-up
-    st.send({
+    event = {
         "type": "hello", "protocol": PROTOCOL_VERSION, "engine": ENGINE,
         "backend": torch_patch.device_of(st), "backendReason": torch_patch.describe_backend(st),
         "warnings": torch_patch.warnings(st), "config": dict(st.settings),
         "script": torch_patch.script_summary(st),
-    })
+    }
+    if st.verify is not None:
+        event["verify"] = {"lr": st.verify.lr, "steps": st.verify.steps, "seed": st.verify.seed}
+    st.send(event)
 
 
 __all__ = ["install", "SweepStop", "STATE", "wire"]

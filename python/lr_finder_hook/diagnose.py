@@ -21,8 +21,13 @@ def early_end(st):
             return ("no-torch", "%s has no torch (ModuleNotFoundError: No module named %r). Choose a Python that "
                     "has it: 'Python: Select Interpreter' (the Python extension), the lrFinder.python setting, or "
                     "--python on the command line." % (sys.executable, value.name), _where(st, tb))
-        when = ("during the sweep, after %d of %d steps" % (st.counted, st.settings["numIter"]) if st.counted
-                else "before its first optimizer step")
+        if st.verify is not None and st.verify.phase == "eval":
+            when = "in the held-out evaluation after the verify run's %d training steps" % st.counted
+        elif st.counted:
+            when = "during the %s, after %d of %d steps" % ("verify run" if st.verify is not None else "sweep",
+                                                            st.counted, _needed(st))
+        else:
+            when = "before its first optimizer step"
         text = "".join(traceback.format_exception_only(tp, value)).strip().splitlines()
         return "script-failed", "%s failed %s: %s" % (script, when, text[-1] if text else tp.__name__), _where(st, tb)
     real = [r for r in st.optimizers if r.alias_of is None]
@@ -34,7 +39,13 @@ def early_end(st):
         names = ", ".join(r.cls.__name__ for r in real)
         return ("no-step", "%s built %s but ended without calling its step(), so there was no step to sweep."
                 % (script, names), None)
-    need = st.settings["numIter"]
+    need = _needed(st)
+    if st.verify is not None:
+        msg = ("%s ended after %d of the verify run's %d optimizer steps: verifying an LR trains %d steps (and then "
+               "scores held-out batches), more than one run of the script trains." % (script, st.counted, need, need))
+        hint = _epoch_hint(st, need + 1, "the verify run's number of steps")
+        msg += " " + (hint or "Give it more data or epochs, or lower the verify run's number of steps.")
+        return "ended-early", msg, None
     msg = ("%s ended after %d of the sweep's %d optimizer steps: the sweep needs more batches than one run of the "
            "script trains." % (script, st.counted, need))
     hint = _epoch_hint(st, need)
@@ -42,7 +53,26 @@ def early_end(st):
     return "ended-early", msg, None
 
 
-def _epoch_hint(st, need):
+def _needed(st):
+    return st.verify.steps if st.verify is not None else st.settings["numIter"]
+
+
+def verify_no_heldout(st):
+    """(code, message) for a verify run whose script ended after its training steps without a loss on any held-out
+    batch: it stopped right after them, or its loop never ran backward on the held-out batches it was given."""
+    script = _script_name()
+    n = st.verify.steps
+    held = st.verify.datasets.get(st.verify.train_key)
+    if held is None or held.cursor == 0:
+        msg = ("%s ended right after the verify run's %d training steps, before any held-out batch could be scored: "
+               "Verify needs the script to go on for at least one more pass over its data after them." % (script, n))
+        hint = _epoch_hint(st, n + 1, "the verify run's number of steps")
+        return "ended-early", msg + " " + (hint or "Give it more epochs, or lower the verify run's number of steps.")
+    return "no-loss", ("%s was given its held-out batches after the verify run's %d training steps, but no loss went "
+                       "through loss.backward() on them, so there is no held-out loss to report." % (script, n))
+
+
+def _epoch_hint(st, need, lower="the sweep's number of steps"):
     for o in st.argparse:
         dest = o["dest"].lower()
         if not _EPOCH_OPTION.search(dest) or not isinstance(o["value"], int) or isinstance(o["value"], bool):
@@ -54,9 +84,9 @@ def _epoch_hint(st, need):
         want = int(-(-need // per)) if per > 0 else v + 1
         if "epoch" in dest:
             return ("%s is %d: run it with %s %d or more (in lrFinder.script.args or the launch configuration), or "
-                    "lower the sweep's number of steps." % (o["option"], v, o["option"], max(want, v + 1)))
-        return ("%s is %d: run it with %s %d or more, or lower the sweep's number of steps."
-                % (o["option"], v, o["option"], max(need, v + 1)))
+                    "lower %s." % (o["option"], v, o["option"], max(want, v + 1), lower))
+        return ("%s is %d: run it with %s %d or more, or lower %s."
+                % (o["option"], v, o["option"], max(need, v + 1), lower))
     return None
 
 

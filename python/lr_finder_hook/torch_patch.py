@@ -14,6 +14,7 @@ import importlib.abc
 import os
 import sys
 
+from . import verify
 from .protocol import wire
 
 seed_offset = 0
@@ -139,6 +140,8 @@ def _wrap_step(cls):
             finally:
                 st.depth -= 1
         rec = _find(self)
+        if st.verify is not None and st.verify.phase == verify.EVAL:
+            return _noop_step(st, args, kwargs)  # Verify's held-out evaluation: no step updates anything.
         if rec is None:  # An instance that never ran Optimizer.__init__: only its inner optimizer counts.
             return original(self, *args, **kwargs)
         return _outer_step(st, rec, original, self, args, kwargs)
@@ -205,13 +208,28 @@ def _outer_step(st, rec, original, opt, args, kwargs):
         loss = _mean_over_ranks(loss, rec)
     st.index += 1
     st.counted += 1
+    if st.verify is not None:
+        lr = _as_float(rec.opt.param_groups[0]["lr"])  # Verify's point: the LR of group 0 at this step
     # The first point goes at once (the front end starts drawing); the others in batches of a few ms.
     st.send({"type": "point", "iteration": i, "lr": lr, "loss": wire(loss)}, urgent=st.counted == 1)
-    reason = st.stop_rule.push(loss)
+    reason = st.stop_rule.push(loss) if st.verify is None else st.verify.after_step(st, loss)
     if reason:
         st.end(reason)
         raise SweepStop(0)
     return result
+
+
+def _noop_step(st, args, kwargs):
+    """Verify's eval phase: a step that changes nothing. A closure (LBFGS, Lightning-style) is called once, so that
+    the script's loss on the batch goes through backward and is recorded."""
+    if st.ended or st.error is not None or st.cancel_requested:
+        force_exit()  # The script caught our stop (or the cancel) and went on.
+    closure = kwargs.get("closure", args[0] if args else None)
+    if not callable(closure):
+        return None
+    torch = sys.modules["torch"]
+    with torch.enable_grad():
+        return closure()
 
 
 def _set_groups(st, rec, lr):
@@ -277,10 +295,14 @@ def _record(tensors, torch):
     if st is None or not st.active or st.ended:
         return
     items = tensors if isinstance(tensors, (list, tuple)) else (tensors,)
+    evaluating = st.verify is not None and st.verify.phase == verify.EVAL
     for t in items:
         if not isinstance(t, torch.Tensor) or t.numel() != 1 or not (t.is_floating_point() or t.is_complex()):
             continue
         entry = (t.detach(), getattr(t, _SCALE, None))
+        if evaluating:
+            st.verify.record_eval(_loss_value([entry]))  # Verify: a loss on a held-out batch (or ignored)
+            continue
         if st.depth > 0:
             if st.in_step is None:
                 st.in_step = entry  # A closure: the loss before the update (LBFGS evaluates it again later)
@@ -317,6 +339,8 @@ def _patch_torch(torch):
     _patch_io(torch)
     _patch_distributed(torch)
     _patch_dataloader(torch)
+    if _STATE is not None and _STATE.verify is not None:
+        verify.patch_dataloader(torch, _STATE, SweepStop)
     if seed_offset:
         original_seed = torch.manual_seed
 
@@ -377,8 +401,10 @@ def _scaler_step_wrapper(original):
         if st is None or not st.active or st.depth > 0:
             return original(self, optimizer, *args, **kwargs)
         before = st.counted
+        training = st.verify is None or st.verify.phase == verify.TRAIN
         result = original(self, optimizer, *args, **kwargs)
-        if st.counted == before and not st.ended and st.primary is not None and _find(optimizer) is st.primary:
+        if (st.counted == before and training and not st.ended and st.primary is not None
+                and _find(optimizer) is st.primary):
             # inf/NaN gradients: GradScaler skipped optimizer.step(); this batch's loss is dropped, the LR stays.
             st.skipped += 1
             st.pending = []

@@ -110,6 +110,7 @@ def run_sweep(
     timeout: float = 120,
     *,
     on_event: Optional[Callable[[dict, subprocess.Popen], None]] = None,
+    request: Optional[dict] = None,
     **settings: Any,
 ) -> Result:
     """Run `cmd` (a leading "python"/"python3" is replaced by the test interpreter) in `cwd` under the hook.
@@ -117,10 +118,13 @@ def run_sweep(
     root: the workspace folder (default: cwd). env: extra environment variables (a value of None removes one).
     settings: startLr, endLr, numIter, mode, stopFactor, smoothing, seedOffset, allowLoad (fastai's defaults).
     on_event(event, proc) is called from the reader thread for every event as it arrives (e.g. to send SIGTERM).
+    request: more fields of the run request (e.g. {"verify": {...}}).
     """
     cwd = Path(cwd).resolve()
     root = Path(root).resolve() if root is not None else cwd
+    extra = request
     request = sweep_settings(**settings)
+    request.update(extra or {})
     request["root"] = str(root)
 
     full_env = dict(os.environ)

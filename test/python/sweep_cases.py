@@ -35,6 +35,7 @@ class Case:
     on_event: Optional[Callable[[dict, Any], None]] = None
     timeout: float = 120
     modes: bool = False  # compare permission bits too
+    request: dict = field(default_factory=dict)  # more fields of the run request (verify)
 
 
 @dataclass
@@ -86,7 +87,7 @@ class SweepPool:
         ws = make_workspace(case, self.base)
         before = tree_hash(ws, modes=case.modes)
         result = run_sweep(case.cmd, ws / case.cwd, root=ws, env=case.env, timeout=case.timeout,
-                           on_event=case.on_event, **case.settings)
+                           on_event=case.on_event, request=case.request, **case.settings)
         return Ran(case, ws, before, result)
 
     def submit(self, names) -> None:

@@ -25,6 +25,12 @@ export interface ScriptRun {
   seedOffset?: number;
   /** Let `torch.load` read workspace files (pretrained weights a fine-tuning script starts from). */
   allowLoad?: boolean;
+  /**
+   * Verify mode instead of a range test: train `steps` steps with a one-cycle schedule at max LR `lr`, then score the
+   * loss on held-out data (`holdout`: the fraction of each map-style dataset left out, default 0.2; `evalBatches`: at
+   * most that many held-out batches, default 50). The seed is `seedOffset`. docs/script-engine.md, "Verify mode".
+   */
+  verify?: { lr: number; steps: number; holdout?: number; evalBatches?: number };
   /** The folder holding sitecustomize.py and lr_finder_hook/. */
   hookDir: string;
   /** The script's own environment (launch.json `env`), under ours. */
@@ -51,6 +57,7 @@ export function scriptLaunch(r: ScriptRun): Launch {
     startLr: r.settings.startLr, endLr: r.settings.endLr, numIter: r.settings.numIter, mode: r.settings.mode,
     stopFactor: r.settings.stopFactor, smoothing: r.settings.smoothing,
     root: r.root, seedOffset: r.seedOffset ?? 0, allowLoad: !!r.allowLoad,
+    ...(r.verify ? { verify: r.verify } : {}),
   };
   const userPath = r.env?.PYTHONPATH ?? process.env.PYTHONPATH;
   const target = r.module ? ['-m', r.module] : [r.script!];
