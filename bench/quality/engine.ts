@@ -1,18 +1,18 @@
 /**
  * The tfjs side of the benchmark, built from the engine's own modules: config and data loading (load.ts, dataset.ts),
- * model building (model.ts), the range test (sweep.ts) and the optimizer step (trainer.ts). So the curve is the one
- * the finder records, and the trainings take the same tfjs path.
+ * model building (model.ts), the range test (sweep.ts), the optimizer step (trainer.ts) and the training loop
+ * (training.ts, as the engine's verify mode trains). So the curve is the one the finder records, and the trainings
+ * take the same tfjs path.
  */
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
 import { parseConfigText, type TrainingConfig } from '../../src/engines/tfjs/config';
 import type { Dataset } from '../../src/engines/tfjs/dataset';
 import { LocatedError } from '../../src/core/errors';
-import { mulberry32, shuffleInPlace } from '../../src/core/random';
 import { issueError, loadConfig, loadDataset, type LoadedConfig } from '../../src/engines/tfjs/load';
 import { buildSequential } from '../../src/engines/tfjs/model';
 import { runSweep, seedRandomness } from '../../src/engines/tfjs/sweep';
 import { createTrainer } from '../../src/engines/tfjs/trainer';
+import { trainSchedule, type ScheduleResult } from '../../src/engines/tfjs/training';
 import { scheduleFor, type Protocol } from './schedule';
 import { BUDGET_STEPS, VALIDATION_SPLIT, type TaskDef } from './tasks';
 
@@ -135,6 +135,7 @@ export interface TrainingResult {
 /**
  * A short real training from a fresh seeded init: `epochs` epochs of `stepsPerEpoch` shuffled mini-batches (the last
  * partial batch dropped, as fastai and the range test do), LR per step from the protocol, then the validation loss.
+ * The loop is the engine's own (trainSchedule, as its verify mode trains).
  */
 export function train(t: LoadedTask, protocol: Protocol, lr: number, seed: number): TrainingResult {
   const t0 = Date.now();
@@ -142,37 +143,15 @@ export function train(t: LoadedTask, protocol: Protocol, lr: number, seed: numbe
   seedRandomness(seed);
   const { model } = buildSequential(cfg.model);
   const trainer = createTrainer(model, cfg.loss, cfg.optimizer);
-  const batch = Math.min(cfg.batchSize, ds.nTrain);
   const total = t.epochs * t.stepsPerEpoch;
-  const lrAt = scheduleFor(protocol, total, lr);
-  const xAll = tf.tensor(ds.x, [ds.n, ...ds.sampleShape]);
-  const yAll = tf.tensor(ds.y, [ds.n, ...ds.targetShape]);
-  const nVal = ds.n - ds.nTrain;
-  const xVal = tf.slice(xAll, ds.nTrain, nVal);
-  const yVal = tf.slice(yAll, ds.nTrain, nVal);
-  const rand = mulberry32((seed * 7919) ^ 0x7a11);
-  const order = Array.from({ length: ds.nTrain }, (_, i) => i);
-  let diverged = false;
-  let valLoss = NaN;
+  let r: ScheduleResult;
   try {
-    let step = 0;
-    for (let e = 0; e < t.epochs && !diverged; e++) {
-      shuffleInPlace(order, rand);
-      for (let b = 0; b < t.stepsPerEpoch; b++, step++) {
-        const idx = tf.tensor1d(order.slice(b * batch, (b + 1) * batch), 'int32');
-        const x = tf.gather(xAll, idx);
-        const y = tf.gather(yAll, idx);
-        const loss = trainer.step(x, y, lrAt(step));
-        tf.dispose([idx, x, y]);
-        if (!Number.isFinite(loss)) { diverged = true; break; }
-      }
-    }
-    if (!diverged) valLoss = trainer.evaluate(xVal, yVal);
+    r = trainSchedule({ trainer, dataset: ds, batch: Math.min(cfg.batchSize, ds.nTrain), steps: total, lrAt: scheduleFor(protocol, total, lr), seed });
   } finally {
     trainer.dispose();
     model.dispose();
-    tf.dispose([xAll, yAll, xVal, yVal]);
   }
-  const bad = diverged || !Number.isFinite(valLoss) || valLoss > t.prior;
+  const valLoss = r.heldOutLoss;
+  const bad = r.diverged || !Number.isFinite(valLoss) || valLoss > t.prior;
   return { valLoss, score: bad ? t.prior : valLoss, diverged: bad, seconds: (Date.now() - t0) / 1000 };
 }
