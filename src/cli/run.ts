@@ -157,6 +157,7 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
   let lastDraw = 0;
   let barShown = false;
   const clearBar = () => { if (barShown) { process.stderr.write('\r' + ' '.repeat(78) + '\r'); barShown = false; } };
+  const t0 = Date.now();
   const proc = new RepeatedSweep({
     repeats,
     launchFor: prep.launchFor,
@@ -190,6 +191,7 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
   // SIGTERM too (a job scheduler, a CI timeout, kill): the sweep's processes, or its cluster job, go with the CLI.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSigint);
   const outcome = await proc.done;
+  const wallSeconds = (Date.now() - t0) / 1000;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSigint);
   clearBar();
 
@@ -217,7 +219,7 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
   const code = finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
   const verify = verifyOptions(p, prep);
   if (code !== 0 || !verify) return code;
-  return verifyAfterSweep(prep, outcome, verify, json, out, err);
+  return verifyAfterSweep(prep, outcome, verify, repeats === 1 ? wallSeconds : undefined, json, out, err);
 }
 
 /** The Verify options asked for (`--verify`, or the config's `sweep.verify`), or undefined when not verifying. */
@@ -236,7 +238,7 @@ function verifyOptions(p: ParsedArgs, prep: Prepared): VerifyOptions | undefined
 }
 
 /** Verify: short one-cycle trainings around the recommendation, scored on held-out loss (core/verify.ts). */
-async function verifyAfterSweep(prep: Prepared, sweep: RepeatedOutcome, options: VerifyOptions, json: boolean, out: Out, err: Out): Promise<number> {
+async function verifyAfterSweep(prep: Prepared, sweep: RepeatedOutcome, options: VerifyOptions, wallSeconds: number | undefined, json: boolean, out: Out, err: Out): Promise<number> {
   const settings = adopt(prep.settings, sweep.hello?.config);
   const analysis = analyzeCurve(sweep.points.map((q) => q.lr), sweep.points.map((q) => q.loss), settings);
   const rec = analysis.suggestions.recommended;
@@ -245,7 +247,9 @@ async function verifyAfterSweep(prep: Prepared, sweep: RepeatedOutcome, options:
     return 1;
   }
   const parallel = Math.max(1, Math.min(os.cpus().length, 4));
-  if (!json) err(`verify: ${describeBudget(options, { steps: sweep.points.length, seconds: sweep.end?.seconds }, parallel)}, around the recommendation ${formatLr(rec.lr)}`);
+  const seconds = sweep.end?.seconds;
+  const startup = wallSeconds !== undefined && seconds !== undefined ? Math.max(0, wallSeconds - seconds) : undefined;
+  if (!json) err(`verify: ${describeBudget(options, { steps: sweep.points.length, seconds, startup }, parallel)}, around the recommendation ${formatLr(rec.lr)}`);
   const run = new VerifyRun({
     center: rec.lr, options, parallel,
     launchFor: (lr, seed) => prep.verifyLaunch(lr, seed, options.steps),

@@ -28,6 +28,8 @@ export interface SweepRecord {
   notice?: string;
   /** Verify, once started: its trainings so far and the result. */
   verify?: VerifyRecord;
+  /** Wall time of the sweep, start-up included (for Verify's estimate of each training's start-up). */
+  wallSeconds?: number;
 }
 
 export interface VerifyRecord {
@@ -154,7 +156,9 @@ function smoothedAt(lrs: readonly number[], smoothed: readonly number[], lr: num
 /** The Verify part of the panel: the budget before it runs, progress, the small chart's rows and the sentence. */
 export function buildVerifyView(r: SweepRecord, options: VerifyOptions, parallel: number, digits: number): SweepView['verify'] {
   const v = r.verify;
-  const budget = `Verify trains ${describeBudget(v?.options ?? options, { steps: r.points.length, seconds: r.end?.seconds }, parallel)}.`;
+  const seconds = r.end?.seconds;
+  const startup = r.wallSeconds !== undefined && seconds !== undefined && !(r.repeats && r.repeats > 1) ? Math.max(0, r.wallSeconds - seconds) : undefined;
+  const budget = `Verify trains ${describeBudget(v?.options ?? options, { steps: r.points.length, seconds, startup }, parallel)}.`;
   if (!v) return { status: 'ready', budget, text: '', rows: [] };
   const c = v.verified?.candidates ?? summarize(v.results);
   const best = v.verified?.lr;

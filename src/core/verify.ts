@@ -58,6 +58,8 @@ export interface CandidateSummary {
   /** max - min over seeds (0 with one seed). */
   spread: number;
   diverged: boolean;
+  /** Mean over seeds of the training loss at the end (when the engine reported it). */
+  trainLoss?: number;
 }
 
 export interface Verified {
@@ -104,7 +106,9 @@ export function summarize(results: readonly CandidateResult[]): CandidateSummary
     const diverged = sorted.some((r) => r.diverged || !Number.isFinite(r.loss));
     const loss = diverged ? Infinity : losses.reduce((a, b) => a + b, 0) / losses.length;
     const spread = diverged ? 0 : Math.max(...losses) - Math.min(...losses);
-    return { lr, losses, loss, spread, diverged };
+    const trains = sorted.map((r) => r.trainLoss).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    const trainLoss = trains.length === sorted.length && trains.length ? trains.reduce((a, b) => a + b, 0) / trains.length : undefined;
+    return { lr, losses, loss, spread, diverged, ...(trainLoss !== undefined ? { trainLoss } : {}) };
   });
 }
 
@@ -174,24 +178,35 @@ export function chooseVerified(
 
 const lossText = (x: CandidateSummary) => (x.diverged ? 'diverged' : x.losses.length > 1 ? `${formatLoss(x.loss)} ± ${formatLoss(x.spread / 2)}` : formatLoss(x.loss));
 
-/** "3.2e-3 trained best of 5 candidates after 250 steps of one-cycle (held-out loss 0.33); 1e-2: 0.41, 1e-3: 0.37." */
+/**
+ * "0.024 trained best of 6 candidates after 250 steps of one-cycle (held-out loss 0.315); 0.043 overfit (held-out
+ * 0.365 though its training loss was lower, 0.21 vs 0.25); 0.014 learned more slowly (0.365)."
+ */
 export function explainVerified(v: Verified, o: VerifyOptions = VERIFY_DEFAULTS): string {
   const c = v.candidates;
   const b = c.findIndex((x) => x.lr === v.lr);
+  const best = c[b];
   const what = v.signal === 'training' ? 'training loss' : v.signal === 'validation' ? 'validation loss' : 'held-out loss';
   const seeds = v.seeds > 1 ? `, mean of ${v.seeds} seeds` : '';
-  const parts = [`${formatLr(v.lr)} trained best of ${c.length} candidate${c.length === 1 ? '' : 's'} after ${v.steps} steps of one-cycle (${what} ${lossText(c[b])}${seeds})`];
+  let text = `${formatLr(v.lr)} trained best of ${c.length} candidate${c.length === 1 ? '' : 's'} after ${v.steps} steps of one-cycle (${what} ${lossText(best)}${seeds})`;
   const around: string[] = [];
-  const higher = c.slice(b + 1).find((x) => x.lr > v.lr);
+  const held = v.signal !== 'training';
+  const higher = c[b + 1];
   const lower = b > 0 ? c[b - 1] : undefined;
-  if (higher) around.push(`${formatLr(higher.lr)} ${higher.diverged ? 'diverged' : `was worse (${lossText(higher)})`}`);
-  if (lower) around.push(`${formatLr(lower.lr)} ${lossText(lower)}`);
-  let text = parts[0] + (around.length ? `; ${around.join(', ')}` : '') + '.';
-  const near = c.filter((x, i) => i !== b && Number.isFinite(x.loss) && x.loss - c[b].loss <= Math.max(c[b].spread, x.spread));
-  if (v.seeds > 1 && near.length) text += ` Within the seeds' spread of ${near.map((x) => formatLr(x.lr)).join(', ')}: they train about as well.`;
+  if (higher) {
+    // Lower training loss but higher held-out loss: it fit the training data better and generalised worse.
+    const overfit = held && !higher.diverged && higher.trainLoss !== undefined && best.trainLoss !== undefined && higher.trainLoss < best.trainLoss;
+    around.push(higher.diverged ? `${formatLr(higher.lr)} diverged`
+      : overfit ? `${formatLr(higher.lr)} overfit (${lossText(higher)} though its training loss was lower, ${formatLoss(higher.trainLoss!)} vs ${formatLoss(best.trainLoss!)})`
+        : `${formatLr(higher.lr)} trained worse (${lossText(higher)})`);
+  }
+  if (lower) around.push(lower.diverged ? `${formatLr(lower.lr)} diverged` : `${formatLr(lower.lr)} learned more slowly (${lossText(lower)})`);
+  text += (around.length ? `; ${around.join('; ')}` : '') + '.';
+  const near = c.filter((x, i) => i !== b && Number.isFinite(x.loss) && x.loss - best.loss <= Math.max(best.spread, x.spread));
+  if (v.seeds > 1 && near.length) text += ` Within the seeds' spread of it: ${near.map((x) => formatLr(x.lr)).join(', ')}, which train about as well.`;
   if (v.atEdge) {
-    const room = c.length >= o.maxCandidates;
-    text += ` It is the ${v.atEdge === 'low' ? 'lowest' : 'highest'} candidate, so a ${v.atEdge === 'low' ? 'lower' : 'higher'} LR may train better still${room ? ': widen the range (more candidates) and verify again' : ''}.`;
+    const full = c.length >= o.maxCandidates;
+    text += ` It is the ${v.atEdge === 'low' ? 'lowest' : 'highest'} candidate, so a ${v.atEdge === 'low' ? 'lower' : 'higher'} LR may train better still${full ? ': allow more candidates (lrFinder.verify.candidates, --verify-candidates) and verify again' : ''}.`;
   }
   if (v.signal === 'training') text += ' Nothing was held out (the batches do not come from a DataLoader), so overfitting cannot show.';
   if (v.partial) text += ` Only ${c.length} candidate${c.length === 1 ? '' : 's'} finished before the stop.`;
@@ -208,7 +223,7 @@ export function verifyBudget(options: Partial<VerifyOptions> = {}): { min: numbe
  * The budget in words before it runs: "5 to 8 trainings of 250 steps: 12 to 20× this sweep's 100 steps, about
  * 40 s to 1.1 min (from this sweep's 3.2 s)".
  */
-export function describeBudget(options: Partial<VerifyOptions>, sweep: { steps: number; seconds?: number }, parallel = 1): string {
+export function describeBudget(options: Partial<VerifyOptions>, sweep: { steps: number; seconds?: number; startup?: number }, parallel = 1): string {
   const b = verifyBudget(options);
   const range = (x: number, y: number, f: (n: number) => string) => (x === y ? f(x) : `${f(x)} to ${f(y)}`);
   let s = `${range(b.min, b.max, String)} trainings of ${b.steps} steps`;
@@ -217,8 +232,10 @@ export function describeBudget(options: Partial<VerifyOptions>, sweep: { steps: 
     s += `: ${range(b.min, b.max, times)}× this sweep's ${sweep.steps} steps`;
     if (sweep.seconds !== undefined && sweep.seconds > 0) {
       const per = sweep.seconds / sweep.steps;
-      const secs = (n: number) => formatSeconds((n * b.steps * per) / Math.max(1, parallel));
-      s += `, about ${range(b.min, b.max, secs)} (from this sweep's ${formatSeconds(sweep.seconds)}${parallel > 1 ? `, ${parallel} at a time` : ''}, plus each training's start-up)`;
+      const start = sweep.startup !== undefined && sweep.startup > 0 ? sweep.startup : 0;
+      const secs = (n: number) => formatSeconds((n * (b.steps * per + start)) / Math.max(1, parallel));
+      const startText = start ? ` and its start-up, ${formatSeconds(start)}` : ', plus each training\'s start-up';
+      s += `, about ${range(b.min, b.max, secs)} (from this sweep's ${formatSeconds(sweep.seconds)}${startText}${parallel > 1 ? `; ${parallel} at a time` : ''})`;
     }
   }
   return s;

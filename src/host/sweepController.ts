@@ -192,6 +192,7 @@ export class SweepController implements vscode.Disposable {
     this.panel!.setView(this.view());
 
     const live = new LiveRows(settings.smoothing);
+    const t0 = Date.now();
     let progressPoints = 0;
     const tag = source.kind === 'script' ? '[script]' : '[engine]';
     const proc = new RepeatedSweep({
@@ -242,7 +243,7 @@ export class SweepController implements vscode.Disposable {
         }, 200);
         try { return await proc.done; } finally { clearInterval(timer); }
       },
-    ).then((outcome) => this.finish(record, outcome, source));
+    ).then((outcome) => { record.wallSeconds = (Date.now() - t0) / 1000; return this.finish(record, outcome, source); });
     this.running = { proc, record, done: Promise.resolve(done).then(() => undefined, () => undefined) };
     void this.running.done.then(() => { if (this.running?.proc === proc) this.running = undefined; });
   }

@@ -38,7 +38,7 @@ describe('verify: candidates and the measured best', () => {
     assert.ok(close(v.lr, 1e-2 * 10 ** 0.25), `picked ${v.lr}`);
     assert.strictEqual(v.atEdge, undefined);
     assert.strictEqual(v.totalSteps, 5 * 250);
-    assert.match(v.explanation, /trained best of 5 candidates after 250 steps of one-cycle \(held-out loss/);
+    assert.match(v.explanation, /trained best of 5 candidates after 250 steps of one-cycle \(held-out loss 0\.3\d*\); \S+ trained worse \(0\.\d+\); \S+ learned more slowly/);
   });
 
   it('follows a best far below the curve (small data that overfits) and refines there', () => {
@@ -53,6 +53,13 @@ describe('verify: candidates and the measured best', () => {
     assert.strictEqual(v.atEdge, 'high');
     assert.ok(v.candidates.length <= VERIFY_DEFAULTS.maxCandidates);
     assert.match(v.explanation, /highest candidate, so a higher LR may train better still/);
+  });
+
+  it('says "overfit" when a higher LR trained lower but held out worse', () => {
+    const r = (lr: number, loss: number, trainLoss: number): CandidateResult => ({ lr, seed: 0, loss, trainLoss, diverged: false, steps: 250, signal: 'held-out' });
+    const v = chooseVerified(1e-2, [r(1e-2 / Math.sqrt(10), 0.5, 0.5), r(1e-2, 0.33, 0.3), r(1e-2 * Math.sqrt(10), 0.41, 0.1)]);
+    assert.ok('lr' in v);
+    assert.match(v.explanation, /; 0\.032 overfit \(0\.41 though its training loss was lower, 0\.1 vs 0\.3\); 3\.2e-3 learned more slowly \(0\.5\)\./);
   });
 
   it('a diverged candidate scores as the worst, and says so', () => {
@@ -88,7 +95,10 @@ describe('verify: candidates and the measured best', () => {
 
   it('the budget in words, from the sweep just run', () => {
     assert.strictEqual(describeBudget({}, { steps: 100, seconds: 2 }, 2),
-      '5 to 8 trainings of 250 steps: 13 to 20× this sweep\'s 100 steps, about 13 s to 20 s (from this sweep\'s 2.0 s, 2 at a time, plus each training\'s start-up)');
+      '5 to 8 trainings of 250 steps: 13 to 20× this sweep\'s 100 steps, about 13 s to 20 s (from this sweep\'s 2.0 s, plus each training\'s start-up; 2 at a time)');
+    // A script's start-up (import torch, loading data) is measured from the sweep's wall time: (5 × (5 + 3)) / 2 = 20 s.
+    assert.strictEqual(describeBudget({}, { steps: 100, seconds: 2, startup: 3 }, 2),
+      '5 to 8 trainings of 250 steps: 13 to 20× this sweep\'s 100 steps, about 20 s to 32 s (from this sweep\'s 2.0 s and its start-up, 3.0 s; 2 at a time)');
   });
 });
 
