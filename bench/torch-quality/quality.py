@@ -903,6 +903,257 @@ def cmd_score(a):
             json.dump(_clean(out), f, indent=1)
 
 
+# ---- verify: lr-finder run --verify on the task as an unchanged script (task_script.py) -----------------------------
+TASK_SCRIPT = "bench/torch-quality/task_script.py"
+VERIFY_TIMEOUT = 3600  # seconds per task
+FASTAI_FOUR = ["valley", "slide", "minimum", "steep"]
+
+
+def _copy_files():
+    """What a temp copy of the repo needs to run task_script.py: the benchmark's code and the CSVs of DATASETS."""
+    files = [os.path.join("bench", "torch-quality", f) for f in ("quality.py", "task_script.py", ".gitignore")]
+    files += sorted({src[0] for src, _, _ in DATASETS.values() if src != "synthetic"})
+    return files
+
+
+def _tree(root):
+    """Every file (path -> sha256) and folder under root, .git left out: the folder byte for byte."""
+    import hashlib
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not (dirpath == root and d == ".git")]
+        rel = os.path.relpath(dirpath, root)
+        out[rel + "/"] = "dir"
+        for fn in filenames:
+            fp = os.path.join(dirpath, fn)
+            with open(fp, "rb") as f:
+                out[os.path.normpath(os.path.join(rel, fn))] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def _git(cwd, *args):
+    return subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args], cwd=cwd,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def verify_task(name, cli, python, steps, keep_tmp=False):
+    """One `lr-finder run task_script.py --verify --json -- --task NAME` in a fresh temp copy (a git repo of its own);
+    every protocol line parsed, the folder compared byte for byte and with git status after."""
+    tmp = tempfile.mkdtemp(prefix=f"lrf-verify-{name}-")
+    try:
+        for rel in _copy_files():
+            os.makedirs(os.path.join(tmp, os.path.dirname(rel)), exist_ok=True)
+            with open(os.path.join(ROOT, rel), "rb") as src, open(os.path.join(tmp, rel), "wb") as dst:
+                dst.write(src.read())
+        _git(tmp, "init", "-q")
+        _git(tmp, "add", ".")
+        _git(tmp, "commit", "-q", "-m", "snapshot")
+        before = _tree(tmp)
+        cmd = ["node", cli, "run", TASK_SCRIPT, "--python", python, "--verify", "--json"]
+        if steps:
+            cmd += ["--verify-steps", str(steps)]
+        cmd += ["--", "--task", name]
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=VERIFY_TIMEOUT)
+            code, stdout, stderr = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            code = "timeout"
+            stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+        wall = time.perf_counter() - t0
+        after = _tree(tmp)
+        status = _git(tmp, "status", "--porcelain", "--ignored")
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        events, malformed = [], []
+        for line in stdout.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                malformed.append(line)
+        by = lambda t: [e for e in events if e.get("type") == t]  # noqa: E731
+        points = by("point")
+        hello = (by("hello") or [None])[0]
+        rec = dict(
+            command=" ".join(["node", os.path.relpath(cli, ROOT) if cli.startswith(ROOT) else cli] + cmd[2:]),
+            exit_code=code, wall_seconds=wall,
+            hello={k: hello.get(k) for k in ("engine", "backend", "config", "warnings")} if hello else None,
+            curve=dict(lrs=[q["lr"] for q in points], losses=[q["loss"] for q in points]),
+            end=(by("end") or [None])[0], reports=by("report"), errors=by("error"), candidates=by("candidate"),
+            verified=(by("verified") or [None])[0], malformed_lines=malformed[:20],
+            stderr_tail=stderr.splitlines()[-40:], folder_identical=not changed, folder_changes=changed,
+            git_status=status.splitlines())
+        return rec
+    finally:
+        if not keep_tmp:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_verify(a):
+    names_all = list(SETS[a.set]["tasks"])
+    names = names_all if not a.tasks else a.tasks.split(",")
+    for n in names:
+        if n not in SETS[a.set]["tasks"]:
+            sys.exit(f"unknown task {n} in set {a.set}; known: {', '.join(names_all)}")
+    cli = a.cli if os.path.isabs(a.cli) else os.path.join(ROOT, a.cli)
+    if not os.path.exists(cli):
+        sys.exit(f"{cli} not found; build it with `node esbuild.js` in {ROOT}")
+    data = {"set": a.set, "tasks": {}}
+    if os.path.exists(a.out):
+        with open(a.out) as f:
+            data = json.load(f)
+    if not a.rescore:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        t_all = time.perf_counter()
+        data.update(set=a.set, cli=os.path.relpath(cli, ROOT), python=a.python, workers=a.workers,
+                    steps=a.steps or "default", head=_git(ROOT, "rev-parse", "HEAD").strip())
+        with ThreadPoolExecutor(max_workers=a.workers) as pool:
+            futs = {pool.submit(verify_task, n, cli, a.python, a.steps, a.keep): n for n in names}
+            for fut in as_completed(futs):
+                n = futs[fut]
+                r = fut.result()
+                data["tasks"][n] = r
+                v = r["verified"]
+                print(f"{n}: exit {r['exit_code']}, {r['wall_seconds']:.0f}s, "
+                      + (f"verified {v['lr']:.3g} (center {v['center']:.3g}, {len(v['candidates'])} candidates, "
+                         f"{v['totalSteps']} steps, {v['signal']})" if v else
+                         f"no verified LR: {(r['errors'] or [{}])[-1].get('message', '')!s:.300} {' | '.join(r['stderr_tail'][-3:])!s:.300}")
+                      + ("" if r["folder_identical"] and not r["git_status"] else f"; FOLDER CHANGED: {r['folder_changes']} {r['git_status']}"),
+                      flush=True)
+                data["tasks"] = {k: data["tasks"][k] for k in names_all if k in data["tasks"]}
+                with open(a.out, "w") as f:
+                    json.dump(_clean(data), f, indent=1)
+        data["wall_seconds"] = time.perf_counter() - t_all
+        with open(a.out, "w") as f:
+            json.dump(_clean(data), f, indent=1)
+        print(f"wrote {a.out}; verify phase wall time {data['wall_seconds']:.0f}s\n", flush=True)
+    text = verify_report(data, load_results(a.results), cli, a.set)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(text + "\n")
+
+
+def verify_scores(data, results, cli):
+    """Per task: the regret (as in `score`) of the verified LR, of the recommendation it was centred on, of every
+    method on the same (the hook's) curve, and of the best candidate by the grid (what a perfect held-out signal
+    would have picked)."""
+    out = {}
+    for n, r in data["tasks"].items():
+        if n not in results["tasks"]:
+            continue
+        g = results["tasks"][n]["grid"]
+        lrs = [_num(v) for v in g["lrs"]]
+        means = [statistics.mean(_num(v) for v in row) for row in g["scores"]]
+        best = lrs[int(np.argmin(means))]
+        curve = dict(lrs=r["curve"]["lrs"], losses=r["curve"]["losses"])
+        cfg = (r.get("hello") or {}).get("config") or {}
+        picks = {m: None for m in METHODS}
+        if len(curve["lrs"]) >= 2:
+            picks = suggest(cli, curve, dict(num_it=cfg.get("numIter", NUM_IT), start_lr=cfg.get("startLr", START_LR),
+                                             end_lr=cfg.get("endLr", END_LR)))
+        bench_rec = suggest(cli, results["tasks"][n]["curves"][0], results["protocol"])["recommended"]
+        v = r.get("verified")
+        cands = []
+        for c in r.get("candidates", []):
+            cands.append(dict(lr=c["lr"], loss=_num(c["loss"]), train_loss=_num(c.get("trainLoss")),
+                              diverged=c["diverged"], signal=c["signal"], rows=c.get("rows"), seconds=c.get("seconds"),
+                              regret=regret(lrs, means, c["lr"])))
+        s = dict(best_lr=best, best_loss=min(means), grid_low=lrs[0], grid_high=lrs[-1], picks=picks,
+                 bench_recommended=bench_rec, bench_recommended_regret=regret(lrs, means, bench_rec),
+                 candidates=cands, exit_code=r["exit_code"], wall=r["wall_seconds"],
+                 folder_ok=r["folder_identical"] and not r["git_status"], curve_points=len(curve["lrs"]),
+                 end=(r.get("end") or {}).get("reason"))
+        for m in METHODS:
+            s[m] = regret(lrs, means, picks[m])
+        if v:
+            s.update(verified_lr=v["lr"], center=v["center"], verified=regret(lrs, means, v["lr"]),
+                     center_regret=regret(lrs, means, v["center"]), total_steps=v["totalSteps"],
+                     cost=v["totalSteps"] / 100, signal=v["signal"], at_edge=v.get("atEdge"), partial=v["partial"],
+                     n_candidates=len(v["candidates"]),
+                     rows=sorted({c.get("rows") for c in r["candidates"] if not c["diverged"]} - {None}),
+                     center_matches=(picks["recommended"] is not None
+                                     and abs(picks["recommended"] / v["center"] - 1) < 1e-6),
+                     oracle=min((c["regret"] for c in cands), default=math.inf))
+        else:
+            s.update(verified_lr=None, center=picks["recommended"], verified=math.inf, center_regret=s["recommended"],
+                     total_steps=sum(c.get("steps", 0) for c in r.get("candidates", [])), cost=None, signal=None,
+                     oracle=min((c["regret"] for c in cands), default=math.inf))
+        out[n] = s
+    return out
+
+
+def verify_report(data, results, cli, set_name):
+    sc = verify_scores(data, results, cli)
+    g3 = lambda x: "—" if x is None else f"{x:.3g}"  # noqa: E731
+    lines = [f"# Verify on PyTorch {set_name} tasks as unchanged scripts ({len(sc)} tasks, CLI {os.path.relpath(cli, ROOT)})", "",
+             "Regret against the task's recorded grid (as `score`); cost = training steps of Verify / 100 (range tests' "
+             "worth); `best cand.` = the regret of the candidate the grid likes best (a perfect held-out signal).", "",
+             "| task | best grid LR | recommended | verified | verified regret | recommended regret | "
+             + " | ".join(FASTAI_FOUR) + " | best cand. | candidates | cost | signal (rows) | wall s |",
+             "| --- |" + " --- |" * (11 + len(FASTAI_FOUR) - 4)]
+    for n, s in sc.items():
+        edge = f" ({s['at_edge']} edge)" if s.get("at_edge") else ""
+        sig = f"{s['signal']} ({'/'.join(str(x) for x in s['rows'])})" if s.get("signal") else f"— (exit {s['exit_code']})"
+        cost = "—" if s["cost"] is None else f"{s['cost']:.1f}"
+        lines.append(f"| {n} | {g3(s['best_lr'])} | {g3(s['center'])} | {g3(s['verified_lr'])}{edge} | {fmt(s['verified'])} | "
+                     f"{fmt(s['center_regret'])} | " + " | ".join(fmt(s[m]) for m in FASTAI_FOUR)
+                     + f" | {fmt(s['oracle'])} | {s.get('n_candidates', len(s['candidates']))} | "
+                     f"{cost} | {sig} | {s['wall']:.0f} |")
+    rows = [("verified", "verified"), ("recommended (its center)", "center_regret")] + [(m, m) for m in FASTAI_FOUR] + \
+        [("steepest", "steepest"), ("best candidate (oracle)", "oracle"), ("recommended on the benchmark's curve 0", "bench_recommended_regret")]
+    lines += ["", "| method | median | worst | within 10% |", "| --- | --- | --- | --- |"]
+    for label, key in rows:
+        rs = [s[key] for s in sc.values()]
+        if not rs:
+            continue
+        lines.append(f"| {label} | {fmt(statistics.median(rs))} | {fmt(max(rs))} | {sum(1 for x in rs if x <= 0.10)}/{len(rs)} |")
+    costs = [s["cost"] for s in sc.values() if s["cost"] is not None]
+    walls = [s["wall"] for s in sc.values()]
+    if costs:
+        lines += ["", f"cost (range tests' worth): median {statistics.median(costs):.1f}, max {max(costs):.1f}; "
+                      f"wall per task: median {statistics.median(walls):.0f} s, max {max(walls):.0f} s, total {sum(walls):.0f} s"]
+    bad = [n for n, s in sc.items() if not s["folder_ok"]]
+    lines.append(f"folder byte-identical and git status clean after every run: {'yes' if not bad else 'NO: ' + ', '.join(bad)}")
+    mism = [n for n, s in sc.items() if s.get("center_matches") is False]
+    if mism:
+        lines.append(f"verified center differs from `suggest` on the same curve: {', '.join(mism)}")
+    failed = [n for n, s in sc.items() if s["exit_code"] != 0 or s["verified_lr"] is None]
+    if failed:
+        lines.append(f"runs without a verified LR or with a non-zero exit: {', '.join(failed)}")
+    return "\n".join(lines)
+
+
+# ---- reproduce: task_script.py run plainly at the best grid LR ------------------------------------------------------
+def cmd_reproduce(a):
+    results = load_results(a.results)
+    names = a.tasks.split(",") if a.tasks else list(results["tasks"])
+    rows = ["| task | best grid LR | grid val loss per seed | grid mean | task_script val loss per seed | script mean | diff |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for n in names:
+        g = results["tasks"][n]["grid"]
+        lrs = [_num(v) for v in g["lrs"]]
+        means = [statistics.mean(_num(v) for v in row) for row in g["scores"]]
+        b = int(np.argmin(means))
+        got = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in g["seeds"]:
+                p = subprocess.run([a.python, os.path.join(HERE, "task_script.py"), "--task", n, "--lr", repr(lrs[b]),
+                                    "--seed", str(seed), "--out", os.path.join(tmp, "model.pt")],
+                                   cwd=tmp, capture_output=True, text=True, check=True)
+                last = [ln for ln in p.stdout.splitlines() if ln.startswith("final val_loss=")][-1]
+                got.append(float(last.split()[1].split("=")[1]))
+        grid_vals = [_num(v) for v in g["val_losses"][b]]
+        m = statistics.mean(got)
+        rows.append(f"| {n} | {lrs[b]:.3g} | {', '.join(f'{v:.4f}' for v in grid_vals)} | {means[b]:.4f} | "
+                    f"{', '.join(f'{v:.4f}' for v in got)} | {m:.4f} | {100 * (m / means[b] - 1):+.1f}% |")
+        print(rows[-1], flush=True)
+    print("\n".join(rows))
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -922,12 +1173,34 @@ def main():
     g = sub.add_parser("grid", help="print the grid summary of a results file (best LR, best loss, inside or not)")
     g.add_argument("--set", choices=list(SETS), default="main", help=set_help)
     g.add_argument("--results", help="results file (default: the set's)")
+    v = sub.add_parser("verify", help="lr-finder run task_script.py --verify per task, then regret of the verified LR")
+    v.add_argument("--set", choices=list(SETS), default="main", help=set_help)
+    v.add_argument("--tasks", help="comma-separated task names (default: all of the set)")
+    v.add_argument("--workers", type=int, default=2, help="tasks at a time (default 2)")
+    v.add_argument("--python", default=sys.executable, help="the Python with torch the script runs under")
+    v.add_argument("--steps", type=int, default=None, help="--verify-steps (default: the CLI's own)")
+    v.add_argument("--cli", default="dist/cli.js", help="CLI to use (relative to the repo root or absolute)")
+    v.add_argument("--out", help="verify results (default: bench/torch-quality/verify-SET.json)")
+    v.add_argument("--results", help="the set's grid results (default: the set's)")
+    v.add_argument("--rescore", action="store_true", help="only score the recorded verify results (cheap)")
+    v.add_argument("--keep", action="store_true", help="keep each run's temp copy")
+    v.add_argument("--md", help="also write the tables (markdown) to this file")
+    rp = sub.add_parser("reproduce", help="task_script.py run plainly at each task's best grid LR, grid seeds")
+    rp.add_argument("--set", choices=list(SETS), default="main", help=set_help)
+    rp.add_argument("--tasks", help="comma-separated task names (default: all of the set)")
+    rp.add_argument("--results", help="the set's grid results (default: the set's)")
+    rp.add_argument("--python", default=sys.executable)
     a = ap.parse_args()
     if a.cmd == "run":
         a.out = a.out or SETS[a.set]["results"]
     else:
         a.results = a.results or SETS[a.set]["results"]
-    if a.cmd == "run":
+    if a.cmd == "verify":
+        a.out = a.out or os.path.join(HERE, f"verify-{a.set}.json")
+        cmd_verify(a)
+    elif a.cmd == "reproduce":
+        cmd_reproduce(a)
+    elif a.cmd == "run":
         cmd_run(a)
     elif a.cmd == "score":
         cmd_score(a)
