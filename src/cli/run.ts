@@ -106,7 +106,7 @@ function prepareConfig(p: ParsedArgs): Prepared {
       enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
       args: [...args, '--seed', String((seed ?? cfg.seed) + run), '--verify-lr', String(lr), '--verify-steps', String(steps)],
     }),
-    verify: (cfg.sweep as { verify?: Prepared['verify'] }).verify,
+    verify: cfg.sweep.verify,
     seedText: (runs) => `seeds ${cfg.seed}…${cfg.seed + runs - 1}`,
   };
 }

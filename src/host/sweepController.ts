@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analysis';
-import { parseConfigText } from '../engines/tfjs/config';
+import { parseConfigText, type TrainingConfig } from '../engines/tfjs/config';
 import { commandLine } from '../core/engineSummary';
 import { formatLoss, formatLr } from '../core/format';
 import { PickResultMessage, type SweepView } from '../core/messages';
@@ -39,6 +39,8 @@ interface Source {
   verifyLaunch(lr: number, seed: number, steps: number): Launch;
   /** Script runs: what ran. */
   plan?: ScriptPlan;
+  /** The config's `sweep.verify`: verify once the sweep has ended, with these options over the settings'. */
+  verify?: TrainingConfig['sweep']['verify'];
 }
 
 export function isPythonFile(uri: vscode.Uri | undefined): uri is vscode.Uri {
@@ -142,7 +144,7 @@ export class SweepController implements vscode.Disposable {
     const root = vscode.workspace.getWorkspaceFolder(configUri)?.uri.fsPath;
     const enginePath = vscode.Uri.joinPath(this.extensionUri, 'dist', 'engine.js').fsPath;
     return {
-      kind: 'config', uri: configUri, settings, repeats,
+      kind: 'config', uri: configUri, settings, repeats, verify: cfg.sweep.verify,
       launchFor: (run) => tfjsLaunch({ enginePath, configFile: configUri.fsPath, root, args: [...args, ...(repeats > 1 ? ['--seed', String(cfg.seed + run)] : [])] }),
       verifyLaunch: (lr, run, steps) => tfjsLaunch({
         enginePath, configFile: configUri.fsPath, root, args: [...args, '--seed', String(cfg.seed + run), '--verify-lr', String(lr), '--verify-steps', String(steps)],
@@ -291,6 +293,10 @@ export class SweepController implements vscode.Disposable {
       const v = this.view();
       this.panel?.setView(v);
       await this.memento?.update(LAST_SWEEP_KEY, v.persist);
+      // The config asks for Verify (`sweep.verify`): it starts once this sweep is no longer the running one.
+      if (source.verify?.enabled && outcome.end && outcome.end.reason !== 'cancelled' && !outcome.error) {
+        void this.idle().then(() => { if (this.record === record && !this.running) void this.verify(); });
+      }
     }
   }
 
@@ -412,7 +418,9 @@ export class SweepController implements vscode.Disposable {
     const source = this.source ?? (isPythonFile(this.configUri) ? await this.scriptSource(this.configUri) : await this.configSource(this.configUri));
     if (!source) return;
     this.source = source;
-    const options = readSettings(this.configUri).verify;
+    const own = source.verify;
+    const set = readSettings(this.configUri).verify;
+    const options = { ...set, steps: own?.steps ?? set.steps, seeds: own?.seeds ?? set.seeds, maxCandidates: own?.maxCandidates ?? set.maxCandidates };
     const v: VerifyRecord = { status: 'running', options, center: rec.lr, results: [], planned: 0 };
     record.verify = v;
     this.ensurePanel();

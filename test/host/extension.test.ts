@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LrFinderApi } from '../../src/extension';
-import { PickMessage, RerunMessage } from '../../src/core/messages';
+import { PickMessage, RerunMessage, VerifyMessage } from '../../src/core/messages';
 import { isSuggestion } from '../../src/core/analysis';
 import { analyzeRecord } from '../../src/core/sweepView';
 
@@ -151,6 +151,42 @@ describe('LR Finder in a real VS Code host', () => {
     assert.ok(m);
     assert.strictEqual(Number(m![1]), Number(rec.lr.toPrecision(2)));
     await vscode.commands.executeCommand('undo');
+  });
+
+  it('Verify trains candidates around the recommendation, shows them and the measured LR; Insert Suggested writes it', async () => {
+    const a = await api();
+    const conf = vscode.workspace.getConfiguration('lrFinder');
+    await conf.update('verify.steps', 60, vscode.ConfigurationTarget.Global);
+    try {
+      a.controller.refreshView();
+      const before = a.controller.panelSnapshot!;
+      assert.strictEqual(before.verify?.status, 'ready');
+      assert.match(before.verify!.budget, /^Verify trains 5 to 8 trainings of 60 steps: \d+ to \d+× this sweep's \d+ steps, about /);
+      a.controller.simulateWebviewMessage(VerifyMessage.make({}));
+      await until(() => a.controller.isRunning, 10000, 'Verify to start');
+      await a.controller.idle();
+      const r = a.controller.lastRecord!;
+      assert.strictEqual(r.verify?.status, 'done', r.verify?.reason);
+      const v = r.verify!.verified!;
+      assert.ok(v.candidates.length >= 5 && v.candidates.length <= 8, `${v.candidates.length} candidates`);
+      assert.strictEqual(v.totalSteps, 60 * r.verify!.results.length);
+      assert.ok(r.verify!.results.every((x) => x.signal === 'held-out' && x.steps === 60 && (x.diverged || x.loss > 0)));
+      const best = Math.min(...v.candidates.map((c) => c.loss));
+      assert.strictEqual(v.candidates.find((c) => c.lr === v.lr)!.loss, best, 'the verified LR has the lowest held-out loss');
+      const snap = a.controller.panelSnapshot!;
+      assert.strictEqual(snap.suggestions[0].name, 'verified');
+      assert.strictEqual(snap.verify?.status, 'done');
+      assert.strictEqual(snap.verify?.rows.length, v.candidates.length);
+      assert.ok(snap.marks.some((m) => m.name === 'verified' && m.recommended));
+      const train = path.join(ws(), 'breast-cancer', 'train.py');
+      await vscode.commands.executeCommand('lrFinder.insertSuggested');
+      const doc = vscode.workspace.textDocuments.find((d) => d.fileName === train)!;
+      const m = /"--lr", type=float, default=([0-9.e-]+)/.exec(doc.getText());
+      assert.strictEqual(Number(m![1]), Number(v.lr.toPrecision(2)));
+      await vscode.commands.executeCommand('undo');
+    } finally {
+      await conf.update('verify.steps', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('Stop ends the child process (and its group) within a second', async () => {

@@ -32,6 +32,8 @@ export interface TrainingConfig {
   sweep: {
     startLr: number; endLr: number; numIter: number; mode: SweepMode; stopFactor: number; smoothing: number;
     validation: boolean; repeats: number;
+    /** `sweep.verify`: verify after the sweep (true, or its options; core/verify.ts). */
+    verify?: { enabled: boolean; steps?: number; seeds?: number; maxCandidates?: number };
   };
   /** The sweep keys the file sets itself (the extension's settings fill in only the others). */
   sweepKeys: string[];
@@ -377,7 +379,7 @@ function normalize(d: Raw): TrainingConfig {
     batchSize: d.batchSize ?? 32,
     seed: d.seed ?? 0,
     lrTarget: d.lrTarget,
-    sweep: { ...SWEEP_DEFAULTS, ...(d.sweep ?? {}) },
+    sweep: { ...SWEEP_DEFAULTS, ...(d.sweep ?? {}), verify: verifyOption(d.sweep?.verify) },
     sweepKeys: Object.keys(d.sweep ?? {}),
   };
 }
@@ -408,4 +410,12 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length][b.length];
+}
+
+/** `sweep.verify` as the schema allows it (true/false, or {steps, seeds, candidates}), normalised. */
+function verifyOption(v: unknown): TrainingConfig['sweep']['verify'] {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return { enabled: true };
+  const o = v as { steps?: number; seeds?: number; candidates?: number };
+  return { enabled: true, steps: o.steps, seeds: o.seeds, maxCandidates: o.candidates };
 }
