@@ -1,9 +1,10 @@
 /**
  * Outcome benchmark of the LR suggestions: does training at the suggested LR actually work?
  *
- *   node out/bench/quality.js [--quick] [--tasks a,b] [--design | --holdout] [--json FILE] [--md FILE]
- *                             [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant]
- *   node out/bench/quality.js --from FILE[,FILE2] [--md FILE] [--json FILE]   (re-score recorded runs, no training)
+ *   node out/bench/quality.js [--quick] [--tasks a,b] [--design | --holdout | --verify-holdout] [--json FILE] [--md FILE]
+ *                             [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant] [--no-verify]
+ *   node out/bench/quality.js --from FILE[,FILE2] [--verify] [--md FILE] [--json FILE]
+ *                             (re-score recorded runs, no training; --verify: run Verify on the tasks recorded without it)
  *
  * Per task (bench/quality/tasks.ts): `--curves` range tests exactly as the finder records them (the engine's runSweep;
  * the first with the config's seed), then short real trainings from fresh seeded init, for a fixed budget of about
@@ -13,6 +14,10 @@
  * worse than predicting the prior) scores as the prior's loss. The regret of an LR is its loss, interpolated in log LR
  * over the grid's seed-mean, divided by the best grid loss, minus 1 (bench/quality/score.ts).
  *
+ * Verify (bench/quality/verify.ts; skip with --no-verify): per task, the product's Verify centred on the primary range
+ * test's recommendation, its candidates trained on the task's training rows only (20% of them held out), never on the
+ * validation rows the grid is scored on; `verified` is scored like the other methods (one-cycle, primary range test).
+ *
  * Work is spread over `--workers` child processes (this script with --worker), one job per range test or training;
  * every job seeds its own randomness, so results do not depend on which worker ran it.
  */
@@ -21,10 +26,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { LoadedTask } from './quality/engine';
-import { barLine, markdownTable, PROTOCOL_LABEL, summaryBlocks, summaryRows, taskRows, taskVariantRows, textTable, variantLabel, type SummaryBlock } from './quality/report';
+import { barLine, markdownTable, PROTOCOL_LABEL, summaryBlocks, summaryRows, taskRows, taskVariantRows, textTable, variantLabel, verifyLine, verifyRows, type SummaryBlock } from './quality/report';
 import { PROTOCOLS, ONE_CYCLE, type Protocol } from './quality/schedule';
-import { scoreTask, type CurveRecord, type GridRecord, type TaskRecord, type TaskScore, type Variant } from './quality/score';
-import { BUDGET_STEPS, TASKS, VALIDATION_SPLIT, type TaskDef } from './quality/tasks';
+import { picksFor, scoreTask, type CurveRecord, type GridRecord, type TaskRecord, type TaskScore, type Variant, type VerifyRecord } from './quality/score';
+import { BUDGET_STEPS, SET_LABEL, TASKS, taskSet, VALIDATION_SPLIT, type TaskDef } from './quality/tasks';
+import { BENCH_VERIFY, runVerify, type CandidateJobResult, type VerifyContext } from './quality/verify';
+import type { VerifyOptions } from '../src/core/verify';
 
 const ROOT = findRoot(__dirname);
 
@@ -38,7 +45,7 @@ function findRoot(dir: string): string {
 interface Options {
   quick: boolean;
   tasks: string[] | null;
-  set: 'all' | 'design' | 'holdout';
+  set: 'all' | 'design' | 'holdout' | 'verify-holdout';
   json?: string;
   md?: string;
   workers: number;
@@ -47,13 +54,16 @@ interface Options {
   curves: number;
   protocols: Protocol[];
   from?: string;
+  /** Run Verify: on by default for a run; with --from only when asked (--verify), on the tasks recorded without it. */
+  verify: boolean;
   worker: boolean;
 }
 
 const USAGE = `Outcome benchmark of the LR suggestions (docs/quality.md).
-  quality [--quick] [--tasks a,b] [--design | --holdout] [--json FILE] [--md FILE]
-          [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant]
-  quality --from FILE[,FILE2] [--tasks a,b] [--md FILE] [--json FILE]     re-score recorded runs (merged), no training
+  quality [--quick] [--tasks a,b] [--design | --holdout | --verify-holdout] [--json FILE] [--md FILE]
+          [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant] [--no-verify]
+  quality --from FILE[,FILE2] [--tasks a,b] [--verify] [--md FILE] [--json FILE]
+          re-score recorded runs (merged), no training; --verify runs Verify on the tasks recorded without it
 `;
 
 function parseArgs(argv: string[]): Options {
@@ -61,6 +71,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     quick, tasks: null, set: 'all', workers: Math.max(1, Math.min(2, os.cpus().length)),
     lrs: quick ? 13 : 31, seeds: quick ? 2 : 3, curves: quick ? 1 : 3, protocols: quick ? ['onecycle'] : PROTOCOLS.slice(), worker: false,
+    verify: !argv.includes('--from') || argv.includes('--verify'),
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
@@ -80,6 +91,9 @@ function parseArgs(argv: string[]): Options {
       case '--tasks': o.tasks = v().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--design': o.set = 'design'; break;
       case '--holdout': o.set = 'holdout'; break;
+      case '--verify-holdout': o.set = 'verify-holdout'; break;
+      case '--no-verify': o.verify = false; break;
+      case '--verify': o.verify = true; break;
       case '--json': o.json = v(); break;
       case '--md': o.md = v(); break;
       case '--from': o.from = v(); break;
@@ -110,6 +124,7 @@ function selectTasks(o: Options): TaskDef[] {
   } else if (o.quick) tasks = tasks.filter((t) => t.quick);
   if (o.set === 'design') tasks = tasks.filter((t) => !t.holdout);
   if (o.set === 'holdout') tasks = tasks.filter((t) => t.holdout);
+  if (o.set === 'verify-holdout') tasks = tasks.filter((t) => taskSet(t) === 'verify-holdout');
   if (!tasks.length) throw new Error('no tasks selected');
   return tasks;
 }
@@ -119,7 +134,8 @@ function selectTasks(o: Options): TaskDef[] {
 type Job =
   | { kind: 'info'; task: string }
   | { kind: 'curve'; task: string; seed: number }
-  | { kind: 'train'; task: string; protocol: Protocol; lr: number; seed: number };
+  | { kind: 'train'; task: string; protocol: Protocol; lr: number; seed: number }
+  | { kind: 'verify'; task: string; lr: number; seed: number; options: VerifyOptions };
 
 interface JobMessage { id: number; job: Job }
 interface ResultMessage { id: number; result?: unknown; error?: string; backend?: string }
@@ -127,8 +143,10 @@ interface ResultMessage { id: number; result?: unknown; error?: string; backend?
 async function workerMain(): Promise<void> {
   const { initBackend } = await import('../src/engines/tfjs/backend');
   const { loadTask, rangeTest, train } = await import('./quality/engine');
+  const { trainCandidate, verifyContext } = await import('./quality/verify');
   const choice = await initBackend('auto');
   const cache = new Map<string, LoadedTask>();
+  const verifyCache = new Map<string, VerifyContext>();
   const get = (name: string) => {
     let t = cache.get(name);
     if (!t) {
@@ -150,7 +168,11 @@ async function workerMain(): Promise<void> {
             prior: t.prior, sweep: t.config.sweep, configSeed: t.config.seed,
           };
         } else if (job.kind === 'curve') reply.result = await rangeTest(t, job.seed);
-        else reply.result = train(t, job.protocol, job.lr, job.seed);
+        else if (job.kind === 'verify') {
+          let c = verifyCache.get(job.task);
+          if (!c) { c = verifyContext(t, ROOT); verifyCache.set(job.task, c); }
+          reply.result = await trainCandidate(c, job.lr, job.seed, job.options);
+        } else reply.result = train(t, job.protocol, job.lr, job.seed);
       } catch (e) {
         reply.error = (e as Error)?.stack ?? String(e);
       }
@@ -203,9 +225,11 @@ class Pool {
     })));
   }
 
-  run<T>(job: Job): Promise<T> {
+  /** `first`: ahead of every waiting job (Verify's rounds, so that each round starts as soon as the last ends). */
+  run<T>(job: Job, first = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ job, resolve: resolve as (v: unknown) => void, reject });
+      const w = { job, resolve: resolve as (v: unknown) => void, reject };
+      if (first) this.waiting.unshift(w); else this.waiting.push(w);
       this.pump();
     });
   }
@@ -243,10 +267,27 @@ interface RawRun {
   backend: string;
   /** Sum of the jobs' own durations (range tests + trainings), a load-independent measure of the work. */
   jobSeconds: number;
+  /** Wall time of `--from ... --verify` runs added to this record (included in `seconds`). */
+  verifySeconds?: number;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageStart: number[]; loadAverageEnd: number[] };
-  options: { quick: boolean; lrs: number; seeds: number; curves: number; protocols: Protocol[]; budgetSteps: number; validationSplit: number; oneCycle: typeof ONE_CYCLE; momentumCycling: boolean };
+  options: {
+    quick: boolean; lrs: number; seeds: number; curves: number; protocols: Protocol[]; budgetSteps: number; validationSplit: number; oneCycle: typeof ONE_CYCLE; momentumCycling: boolean;
+    /** Verify's options (absent: recorded without Verify). */
+    verify?: VerifyOptions & { heldOut: string };
+  };
   tasks: TaskRecord[];
 }
+
+const VERIFY_HELD_OUT = 'the last 20% of the task\'s training rows (verifySplit with no validationSplit); the validation rows are never used';
+
+/** Verify on one task, its trainings through the pool (ahead of the grid's). */
+function verifyTask(pool: Pool, task: string, curve: CurveRecord, sweep: TaskRecord['sweep'], onJob: () => void): Promise<VerifyRecord> {
+  const center = picksFor(curve, sweep).recommended;
+  return runVerify(center, { steps: sweep.numIter, points: curve.lrs.length }, (lr, seed) =>
+    pool.run<CandidateJobResult>({ kind: 'verify', task, lr, seed, options: BENCH_VERIFY }, true).then((r) => { onJob(); return r; }));
+}
+
+const verifySeconds = (v: VerifyRecord | undefined) => (v ? v.candidates.reduce((a, c) => a + c.seconds, 0) : 0);
 
 async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
   const t0 = Date.now();
@@ -271,6 +312,13 @@ async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
     const trainSeeds = Array.from({ length: o.seeds }, (_, k) => 1000 + k);
     const grids: Partial<Record<Protocol, GridRecord>>[] = defs.map(() => ({}));
     const jobs: Promise<void>[] = [];
+    const verifies: (VerifyRecord | undefined)[] = defs.map(() => undefined);
+    if (o.verify) {
+      defs.forEach((d, i) => {
+        jobs.push(verifyTask(pool, d.name, curves[i][0], infos[i].sweep as TaskRecord['sweep'], () => { total++; progress(); })
+          .then((v) => { verifies[i] = v; }));
+      });
+    }
     for (const i of order) {
       const primary = curves[i][0];
       const sweep = infos[i].sweep as { startLr: number };
@@ -298,18 +346,18 @@ async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
     await Promise.all(jobs);
     if (!process.stderr.isTTY) process.stderr.write('\n'); else process.stderr.write('\n');
     const tasks: TaskRecord[] = defs.map((d, i) => ({
-      name: d.name, description: d.description, holdout: d.holdout,
+      name: d.name, description: d.description, holdout: d.holdout, set: taskSet(d),
       loss: infos[i].loss as string, optimizer: infos[i].optimizer as string, batchSize: infos[i].batchSize as number,
       epochs: infos[i].epochs as number, steps: infos[i].steps as number, trainRows: infos[i].trainRows as number,
       validationRows: infos[i].validationRows as number, prior: infos[i].prior as number,
-      sweep: infos[i].sweep as TaskRecord['sweep'], curves: curves[i], grids: grids[i],
+      sweep: infos[i].sweep as TaskRecord['sweep'], curves: curves[i], grids: grids[i], ...(verifies[i] ? { verify: verifies[i] } : {}),
     }));
     const cpus = os.cpus();
     return {
       benchmark: 'lr-finder quality', version: 1,
       command: `node out/bench/quality.js ${process.argv.slice(2).join(' ')}`.trim(),
       date: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, workers: o.workers, backend: pool.backend,
-      jobSeconds: tasks.reduce((s, t) => s + t.curves.reduce((a, c) => a + c.seconds, 0) + Object.values(t.grids).reduce((a, g) => a + g!.seconds, 0), 0),
+      jobSeconds: tasks.reduce((s, t) => s + t.curves.reduce((a, c) => a + c.seconds, 0) + Object.values(t.grids).reduce((a, g) => a + g!.seconds, 0) + verifySeconds(t.verify), 0),
       machine: {
         cpus: cpus.length, cpuModel: cpus[0]?.model ?? '', node: process.version, platform: `${process.platform} ${process.arch}`,
         loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))), loadAverageEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
@@ -317,6 +365,7 @@ async function runBenchmark(o: Options, defs: TaskDef[]): Promise<RawRun> {
       options: {
         quick: o.quick, lrs: o.lrs, seeds: o.seeds, curves: o.curves, protocols: o.protocols, budgetSteps: BUDGET_STEPS,
         validationSplit: VALIDATION_SPLIT, oneCycle: ONE_CYCLE, momentumCycling: false,
+        ...(o.verify ? { verify: { ...BENCH_VERIFY, heldOut: VERIFY_HELD_OUT } } : {}),
       },
       tasks,
     };
@@ -336,6 +385,13 @@ export function analyse(raw: RawRun): Results {
   return { scores, summaries: summaryBlocks(scores, raw.options.protocols, variants) };
 }
 
+function verifyLabel(raw: RawRun): string {
+  const v = raw.options.verify ?? raw.tasks.find((t) => t.verify)?.verify?.options;
+  if (!v) return 'not run';
+  return `core/verify.ts with ${v.steps} steps per candidate, ${v.seeds} seed(s) (the config's), at most ${v.maxCandidates} candidates, ` +
+    `spacing ${v.spacing} decade; held-out rows: 20% of each task's training rows, never its validation rows`;
+}
+
 function report(raw: RawRun, res: Results): string {
   const lines: string[] = [];
   lines.push(`LR Finder outcome benchmark: ${raw.tasks.length} tasks, ${raw.options.lrs} LRs x ${raw.options.seeds} seeds per protocol, ` +
@@ -343,8 +399,13 @@ function report(raw: RawRun, res: Results): string {
     `(${(raw.jobSeconds ?? NaN).toFixed(0)} s of jobs; load average ${raw.machine.loadAverageStart?.[0]} at the start).`);
   for (const t of raw.tasks) {
     const c = t.curves[0];
-    lines.push(`  ${t.name}${t.holdout ? ' [holdout]' : ''}: ${t.description}; ${t.steps} steps (${t.epochs} epochs), ` +
+    const set = t.set ?? taskSet(t);
+    lines.push(`  ${t.name}${set !== 'design' ? ` [${SET_LABEL[set]}]` : ''}: ${t.description}; ${t.steps} steps (${t.epochs} epochs), ` +
       `prior loss ${t.prior.toPrecision(3)}; range test ${c.lrs.length} points, ${c.reason}`);
+  }
+  if (raw.tasks.some((t) => t.verify)) {
+    lines.push('', `Verify per task (${verifyLabel(raw)}):`);
+    lines.push(textTable(verifyRows(raw.tasks, res.scores)));
   }
   for (const p of raw.options.protocols) {
     lines.push('', `Per task, ${PROTOCOL_LABEL[p]} (LR picked on the primary range test, regret in parentheses):`);
@@ -361,6 +422,7 @@ function report(raw: RawRun, res: Results): string {
       lines.push('', `Summary, ${PROTOCOL_LABEL[p]}, ${variantLabel(v)}: regret median / worst / tasks within 10% of best`);
       lines.push(textTable(summaryRows(blocks)));
       for (const b of blocks) lines.push(`  ${b.label}: ${barLine(b.table)}`);
+      for (const b of blocks) { const l = verifyLine(b); if (l) lines.push(`  ${b.label}: ${l}`); }
     }
   }
   return lines.join('\n');
@@ -374,20 +436,29 @@ function markdownResults(raw: RawRun, res: Results): string {
     `(the jobs themselves took ${((raw.jobSeconds ?? NaN) / 60).toFixed(1)} min of one core; 1-minute load average ${raw.machine.loadAverageStart?.[0]} at the start, ` +
     `${raw.machine.loadAverageEnd?.[0]} at the end). ` +
     `${raw.tasks.length} tasks, grid of ${raw.options.lrs} LRs × ${raw.options.seeds} training seeds per protocol, ` +
-    `${raw.options.curves} range test(s) per task.`);
+    `${raw.options.curves} range test(s) per task.` +
+    (raw.tasks.some((t) => t.verify) ? ` Verify: ${raw.tasks.filter((t) => t.verify).length} tasks (${verifyLabel(raw)}).` : ''));
   out.push('', '### Tasks', '', markdownTable([
     ['task', 'set', 'what', 'budget', 'prior loss', 'primary range test'],
-    ...raw.tasks.map((t) => [t.name, t.holdout ? 'holdout' : 'design', t.description, `${t.steps} steps (${t.epochs} epochs)`,
+    ...raw.tasks.map((t) => [t.name, SET_LABEL[t.set ?? taskSet(t)], t.description, `${t.steps} steps (${t.epochs} epochs)`,
       t.prior.toPrecision(3), `${t.curves[0].lrs.length} points, ${t.curves[0].reason}`]),
   ]));
   const variants = [...new Set(res.summaries.map((b) => b.variant))];
   for (const p of raw.options.protocols) {
     for (const v of variants) {
       const blocks = res.summaries.filter((b) => b.protocol === p && b.variant === v);
-      out.push('', `### Summary: ${PROTOCOL_LABEL[p]}, ${variantLabel(v)}`, '', 'Regret: median / worst / tasks within 10% of the best grid loss. ∞: a range test on which the method gave no suggestion.', '');
+      out.push('', `### Summary: ${PROTOCOL_LABEL[p]}, ${variantLabel(v)}`, '', 'Regret: median / worst / tasks within 10% of the best grid loss. ∞: a range test on which the method gave no suggestion. ' +
+        'verified: Verify\'s LR, centred on the primary range test\'s recommendation, scored under one-cycle only; – = not measured (that protocol or variant, or tasks recorded without Verify).', '');
       out.push(markdownTable(summaryRows(blocks)), '');
       for (const b of blocks) out.push(`- ${b.label}: ${barLine(b.table)}`);
+      for (const b of blocks) { const l = verifyLine(b); if (l) out.push(`- ${b.label}: ${l}`); }
     }
+  }
+  if (raw.tasks.some((t) => t.verify)) {
+    out.push('', '### Per task: Verify', '', `${verifyLabel(raw)}. Candidates in LR order with their held-out loss; * the verified LR (the lowest loss). ` +
+      'Cost: total training steps, in range tests\' worth (÷ the sweep\'s 100 steps) and relative to the points the primary range test recorded. ' +
+      'Regrets on the one-cycle grid.', '');
+    out.push(markdownTable(verifyRows(raw.tasks, res.scores)));
   }
   for (const p of raw.options.protocols) {
     out.push('', `### Per task: ${PROTOCOL_LABEL[p]}`, '', 'LR each method picks on the primary range test (the config\'s seed), and its regret.', '');
@@ -432,10 +503,17 @@ function fromJson(files: string): RawRun {
   for (const file of files.split(',').map((f) => f.trim()).filter(Boolean)) {
     const j = JSON.parse(fs.readFileSync(file, 'utf8')) as RawRun & { results?: unknown };
     delete j.results;
-    for (const t of j.tasks) for (const c of t.curves) c.losses = c.losses.map(num);
+    for (const t of j.tasks) {
+      for (const c of t.curves) c.losses = c.losses.map(num);
+      if (t.verify) {
+        t.verify.center = num(t.verify.center);
+        for (const c of t.verify.candidates) { c.loss = num(c.loss); c.trainLoss = num(c.trainLoss); }
+      }
+    }
     if (!merged) { merged = j; continue; }
     const have = new Set(merged.tasks.map((t) => t.name));
     merged.tasks.push(...j.tasks.filter((t) => !have.has(t.name)));
+    if (!merged.options.verify && j.options.verify) merged.options.verify = j.options.verify;
     merged.seconds += j.seconds;
     merged.jobSeconds += j.jobSeconds;
     merged.command = `${merged.command}; ${j.command}`;
@@ -443,9 +521,41 @@ function fromJson(files: string): RawRun {
   if (!merged) throw new Error('--from needs a file');
   for (const t of merged.tasks) {
     const def = TASKS.find((d) => d.name === t.name);
-    if (def) t.holdout = def.holdout;
+    if (def) { t.holdout = def.holdout; t.set = taskSet(def); } else t.set ??= taskSet(t);
   }
   return merged;
+}
+
+/**
+ * --from ... --verify: Verify on every recorded task that has no verify data, centred on its recorded primary range
+ * test's recommendation (the curve is not re-run), its trainings as in a full run.
+ */
+async function verifyRecorded(o: Options, raw: RawRun): Promise<void> {
+  const todo = raw.tasks.filter((t) => !t.verify);
+  const unknown = todo.filter((t) => !TASKS.some((d) => d.name === t.name));
+  if (unknown.length) throw new Error(`--verify: task(s) ${unknown.map((t) => t.name).join(', ')} are not in bench/quality/tasks.ts`);
+  if (!todo.length) return;
+  const t0 = Date.now();
+  const pool = new Pool();
+  await pool.start(o.workers);
+  let done = 0;
+  try {
+    await Promise.all(todo.map(async (t) => {
+      t.verify = await verifyTask(pool, t.name, t.curves[0], t.sweep, () => {
+        done++;
+        if (process.stderr.isTTY || done % 25 === 0) process.stderr.write(`\r[quality] verify: ${done} trainings, ${((Date.now() - t0) / 1000).toFixed(0)} s${process.stderr.isTTY ? '' : '\n'}`);
+      });
+    }));
+    process.stderr.write(`\n[quality] verify: ${done} trainings on ${todo.length} recorded tasks, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  } finally {
+    pool.stop();
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  raw.seconds += seconds;
+  raw.jobSeconds += todo.reduce((a, t) => a + verifySeconds(t.verify), 0);
+  raw.command = `${raw.command}; node out/bench/quality.js ${process.argv.slice(2).join(' ')}`;
+  raw.options.verify = { ...BENCH_VERIFY, heldOut: VERIFY_HELD_OUT };
+  raw.verifySeconds = (raw.verifySeconds ?? 0) + seconds;
 }
 
 async function main(): Promise<void> {
@@ -458,6 +568,7 @@ async function main(): Promise<void> {
       const keep = new Set(selectTasks({ ...o, quick: false }).map((t) => t.name));
       raw.tasks = raw.tasks.filter((t) => keep.has(t.name));
     }
+    if (o.verify) await verifyRecorded(o, raw);
   } else {
     raw = await runBenchmark(o, selectTasks(o));
   }

@@ -1,7 +1,7 @@
 /**
  * The recommended LR: unit tests on hand-made curves, and the CI regression guard — the reduced outcome benchmark
- * (`bench/quality.ts --quick`: real trainings) must keep the recommendation's median regret under the threshold
- * recorded in bench/quality-threshold.json.
+ * (`bench/quality.ts --quick`: real trainings, Verify included) must keep the recommendation's and the verified LR's
+ * median and worst regret under the thresholds recorded in bench/quality-threshold.json.
  */
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
@@ -13,7 +13,8 @@ import { scheduleLr } from '../../src/core/fastai';
 import { findEdge, recommend, type Recommendation } from '../../src/core/recommend';
 import { recommendFromRuns } from '../../src/core/repeats';
 import { formatLr } from '../../src/core/format';
-import { interpolateLog, medianPick, summarize } from '../../bench/quality/score';
+import { interpolateLog, medianPick, summarize, summaryTable, type TaskScore } from '../../bench/quality/score';
+import { pct, summaryRows, type SummaryBlock } from '../../bench/quality/report';
 import { oneCycleLr } from '../../bench/quality/schedule';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -186,6 +187,25 @@ describe('quality benchmark: scoring helpers', () => {
     assert.strictEqual(s.within10, 1);
     assert.strictEqual(s.missing, 1);
   });
+  it('verified: missing on tasks recorded without Verify ("–", not counted), ∞ when Verify gave no LR', () => {
+    const base = { name: 't', holdout: false, set: 'design' as const, bestLr: {}, bestLoss: {}, picksPerCurve: [], picksK: {} as TaskScore['picksK'], regretMeanK1: {}, regretK: {} };
+    const curve = { valley: 0.1, slide: 0.1, minimum: 0.1, steep: 0.1, steepest: 0.1, recommended: 0.2 };
+    const scores: TaskScore[] = [
+      { ...base, picks: { ...curve }, regret: { onecycle: { ...curve } } },
+      { ...base, picks: { ...curve, verified: 1e-3 }, regret: { onecycle: { ...curve, verified: 0.05 } } },
+      { ...base, picks: { ...curve, verified: undefined }, regret: { onecycle: { ...curve, verified: NaN } } },
+    ];
+    const t = summaryTable(scores, 'onecycle');
+    assert.strictEqual(t.recommended.n, 3);
+    assert.strictEqual(t.verified.n, 2);
+    assert.strictEqual(t.verified.worst, Infinity);
+    assert.strictEqual(t.verified.within10, 1);
+    const none = summaryTable([scores[0]], 'onecycle');
+    assert.strictEqual(none.verified.n, 0);
+    const block: SummaryBlock = { label: 'design', protocol: 'onecycle', variant: 'single', table: none };
+    assert.deepStrictEqual(summaryRows([block]).find((r) => r[0] === 'verified'), ['verified', '–', '–', '–']);
+    assert.strictEqual(pct(Infinity), '∞');
+  });
   it('median pick of three is the middle one', () => {
     assert.strictEqual(medianPick([1e-2, 1e-4, 1e-3]), 1e-3);
     assert.strictEqual(medianPick([undefined, undefined]), undefined);
@@ -203,9 +223,9 @@ describe('quality benchmark: scoring helpers', () => {
 
 describe('quality benchmark: CI regression guard (real trainings, --quick)', function () {
   this.timeout(15 * 60 * 1000);
-  it('the recommendation\'s median and worst one-cycle regret stay under the recorded thresholds', () => {
+  it('the recommendation\'s and the verified LR\'s median and worst one-cycle regret stay under the recorded thresholds', () => {
     const threshold = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/quality-threshold.json'), 'utf8')) as {
-      quick: { protocol: 'onecycle'; medianRegretMax: number; worstRegretMax: number };
+      quick: { protocol: 'onecycle'; medianRegretMax: number; worstRegretMax: number; verifiedMedianRegretMax: number; verifiedWorstRegretMax: number };
     };
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-quality-')), 'quick.json');
     const t0 = Date.now();
@@ -224,5 +244,15 @@ describe('quality benchmark: CI regression guard (real trainings, --quick)', fun
       `recommended median regret ${(100 * median).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.medianRegretMax).toFixed(1)}%`);
     assert.ok(worst <= threshold.quick.worstRegretMax,
       `recommended worst regret ${(100 * worst).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.worstRegretMax).toFixed(1)}%`);
+    // Verify ran on every quick task; its LR is held to its own thresholds.
+    const v = block.table.verified;
+    assert.strictEqual(v.n, block.table.recommended.n, 'Verify ran on every quick task');
+    const vMedian = Number(v.median), vWorst = Number(v.worst);
+    process.stdout.write(`      verified median regret ${(100 * vMedian).toFixed(1)}% (threshold ${(100 * threshold.quick.verifiedMedianRegretMax).toFixed(1)}%), ` +
+      `worst ${(100 * vWorst).toFixed(1)}% (threshold ${(100 * threshold.quick.verifiedWorstRegretMax).toFixed(1)}%)\n`);
+    assert.ok(vMedian <= threshold.quick.verifiedMedianRegretMax,
+      `verified median regret ${(100 * vMedian).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.verifiedMedianRegretMax).toFixed(1)}%`);
+    assert.ok(vWorst <= threshold.quick.verifiedWorstRegretMax,
+      `verified worst regret ${(100 * vWorst).toFixed(1)}% is above the recorded threshold ${(100 * threshold.quick.verifiedWorstRegretMax).toFixed(1)}%`);
   });
 });
