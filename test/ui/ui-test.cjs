@@ -243,7 +243,7 @@ async function pytorchWorkspace(args, results, screenshot) {
   try {
     host = await startHost({
       runDir, vsix: args.vsix, workspace: ws,
-      settings: { 'lrFinder.python': PYTHON, 'lrFinder.confirmBeforeWriting': false, 'workbench.colorTheme': 'Default Dark Modern' },
+      settings: { 'lrFinder.python': PYTHON, 'lrFinder.confirmBeforeWriting': false, 'lrFinder.verify.steps': 100, 'workbench.colorTheme': 'Default Dark Modern' },
     });
     browser = await launchBrowser({ viewport: { width: 1500, height: 900 } });
     const { page } = browser;
@@ -274,6 +274,28 @@ async function pytorchWorkspace(args, results, screenshot) {
       await page.waitForTimeout(300);
       await page.screenshot({ path: screenshot });
       console.log(`[ui-test] screenshot: ${screenshot}`);
+      const after = treeState(ws);
+      if (after !== before) throw new Error(`the folder changed:\n${after}`);
+    });
+    await step('PyTorch example: Verify shows its budget, trains the candidates, draws their held-out losses and stars the measured LR', async () => {
+      const budget = await wv().locator('#verify-budget').innerText();
+      if (!/^Verify trains 5 to 8 trainings of 100 steps: /.test(budget)) throw new Error(`budget: ${budget}`);
+      await wv().locator('#verify').click();
+      await wv().locator('body[data-verify="done"]').waitFor({ timeout: 240000 });
+      await page.waitForTimeout(500);
+      const drawn = Number(await wv().locator('body').getAttribute('data-verify-drawn'));
+      if (!(drawn >= 5 && drawn <= 8)) throw new Error(`${drawn} candidates drawn`);
+      const text = await wv().locator('#verify-text').innerText();
+      if (!/trained best of \d candidates after 100 steps of one-cycle \(held-out loss /.test(text)) throw new Error(`verify text: ${text}`);
+      const first = await wv().locator('#suggestions li').first().innerText();
+      if (!/^Verified \(measured\) ★/.test(first)) throw new Error(`first suggestion: ${first}`);
+      console.log(`    ${text}`);
+      await wv().locator('#verify-box').scrollIntoViewIfNeeded();
+      await page.mouse.move(5, 450);
+      await page.waitForTimeout(300);
+      const shot = screenshot.replace(/\.png$/, '') + '-verify.png';
+      await page.screenshot({ path: shot });
+      console.log(`[ui-test] screenshot: ${shot}`);
       const after = treeState(ws);
       if (after !== before) throw new Error(`the folder changed:\n${after}`);
     });
