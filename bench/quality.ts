@@ -269,6 +269,8 @@ interface RawRun {
   jobSeconds: number;
   /** Wall time of `--from ... --verify` runs added to this record (included in `seconds`). */
   verifySeconds?: number;
+  /** A record merged with --from (or completed by --from ... --verify): each run that made it, in order. */
+  runs?: RunInfo[];
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageStart: number[]; loadAverageEnd: number[] };
   options: {
     quick: boolean; lrs: number; seeds: number; curves: number; protocols: Protocol[]; budgetSteps: number; validationSplit: number; oneCycle: typeof ONE_CYCLE; momentumCycling: boolean;
@@ -276,6 +278,23 @@ interface RawRun {
     verify?: VerifyOptions & { heldOut: string };
   };
   tasks: TaskRecord[];
+}
+
+interface RunInfo {
+  command: string;
+  date: string;
+  seconds: number;
+  jobSeconds: number;
+  tasks: string[];
+  loadAverageStart?: number[];
+  loadAverageEnd?: number[];
+}
+
+function runInfo(r: RawRun): RunInfo {
+  return {
+    command: r.command, date: r.date, seconds: r.seconds, jobSeconds: r.jobSeconds, tasks: r.tasks.map((t) => t.name),
+    loadAverageStart: r.machine?.loadAverageStart, loadAverageEnd: r.machine?.loadAverageEnd,
+  };
 }
 
 const VERIFY_HELD_OUT = 'the last 20% of the task\'s training rows (verifySplit with no validationSplit); the validation rows are never used';
@@ -431,7 +450,18 @@ function report(raw: RawRun, res: Results): string {
 /** The markdown results section (between the markers in docs/quality.md). */
 function markdownResults(raw: RawRun, res: Results): string {
   const out: string[] = [];
-  out.push(`Run: \`${raw.command}\` on ${raw.date.slice(0, 10)}, backend \`${raw.backend}\`, ${raw.workers} worker process(es) on ` +
+  if (raw.runs && raw.runs.length > 1) {
+    out.push(`Recorded in ${raw.runs.length} runs, merged with \`--from\` (backend \`${raw.backend}\`, ${raw.workers} worker process(es) on ` +
+      `${raw.machine.cpus} × ${raw.machine.cpuModel}, Node ${raw.machine.node}); ${raw.tasks.length} tasks in all, **${(raw.seconds / 60).toFixed(1)} min** wall time ` +
+      `(the jobs themselves took ${((raw.jobSeconds ?? NaN) / 60).toFixed(1)} min of one core):`, '');
+    for (const r of raw.runs) {
+      const load = r.loadAverageStart ? `; 1-minute load average ${r.loadAverageStart[0]} at the start, ${r.loadAverageEnd?.[0]} at the end` : '';
+      out.push(`- \`${r.command}\` on ${r.date.slice(0, 10)}: ${(r.seconds / 60).toFixed(1)} min wall (${(r.jobSeconds / 60).toFixed(1)} min of jobs${load}); ` +
+        `${r.tasks.length ? `${r.tasks.length} task(s) from it` : 'no task from it'}.`);
+    }
+    out.push('', `Grid of ${raw.options.lrs} LRs × ${raw.options.seeds} training seeds per protocol, ${raw.options.curves} range test(s) per task.` +
+      (raw.tasks.some((t) => t.verify) ? ` Verify: ${raw.tasks.filter((t) => t.verify).length} tasks (${verifyLabel(raw)}).` : ''));
+  } else out.push(`Run: \`${raw.command}\` on ${raw.date.slice(0, 10)}, backend \`${raw.backend}\`, ${raw.workers} worker process(es) on ` +
     `${raw.machine.cpus} × ${raw.machine.cpuModel}, Node ${raw.machine.node}: **${(raw.seconds / 60).toFixed(1)} min** wall time ` +
     `(the jobs themselves took ${((raw.jobSeconds ?? NaN) / 60).toFixed(1)} min of one core; 1-minute load average ${raw.machine.loadAverageStart?.[0]} at the start, ` +
     `${raw.machine.loadAverageEnd?.[0]} at the end). ` +
@@ -511,9 +541,13 @@ function fromJson(files: string): RawRun {
       }
     }
     if (!merged) { merged = j; continue; }
+    merged.runs ??= [runInfo(merged)];
     const have = new Set(merged.tasks.map((t) => t.name));
-    merged.tasks.push(...j.tasks.filter((t) => !have.has(t.name)));
+    const added = j.tasks.filter((t) => !have.has(t.name));
+    merged.tasks.push(...added);
+    merged.runs.push(...(j.runs ?? [runInfo(j)]).map((r) => ({ ...r, tasks: r.tasks.filter((n) => added.some((t) => t.name === n)) })));
     if (!merged.options.verify && j.options.verify) merged.options.verify = j.options.verify;
+    for (const p of j.options.protocols) if (!merged.options.protocols.includes(p)) merged.options.protocols.push(p);
     merged.seconds += j.seconds;
     merged.jobSeconds += j.jobSeconds;
     merged.command = `${merged.command}; ${j.command}`;
@@ -536,6 +570,7 @@ async function verifyRecorded(o: Options, raw: RawRun): Promise<void> {
   if (unknown.length) throw new Error(`--verify: task(s) ${unknown.map((t) => t.name).join(', ')} are not in bench/quality/tasks.ts`);
   if (!todo.length) return;
   const t0 = Date.now();
+  const loadStart = os.loadavg();
   const pool = new Pool();
   await pool.start(o.workers);
   let done = 0;
@@ -551,9 +586,16 @@ async function verifyRecorded(o: Options, raw: RawRun): Promise<void> {
     pool.stop();
   }
   const seconds = (Date.now() - t0) / 1000;
+  const jobSeconds = todo.reduce((a, t) => a + verifySeconds(t.verify), 0);
+  raw.runs ??= [runInfo(raw)];
+  const command = `node out/bench/quality.js ${process.argv.slice(2).join(' ')}`;
+  raw.runs.push({
+    command, date: new Date().toISOString(), seconds, jobSeconds, tasks: todo.map((t) => t.name),
+    loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))), loadAverageEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
+  });
   raw.seconds += seconds;
-  raw.jobSeconds += todo.reduce((a, t) => a + verifySeconds(t.verify), 0);
-  raw.command = `${raw.command}; node out/bench/quality.js ${process.argv.slice(2).join(' ')}`;
+  raw.jobSeconds += jobSeconds;
+  raw.command = `${raw.command}; ${command}`;
   raw.options.verify = { ...BENCH_VERIFY, heldOut: VERIFY_HELD_OUT };
   raw.verifySeconds = (raw.verifySeconds ?? 0) + seconds;
 }
