@@ -1095,7 +1095,7 @@ def verify_report(data, results, cli, set_name):
              "worth); `best cand.` = the regret of the candidate the grid likes best (a perfect held-out signal).", "",
              "| task | best grid LR | recommended | verified | verified regret | recommended regret | "
              + " | ".join(FASTAI_FOUR) + " | best cand. | candidates | cost | signal (rows) | wall s |",
-             "| --- |" + " --- |" * (11 + len(FASTAI_FOUR) - 4)]
+             "| --- |" + " --- |" * (10 + len(FASTAI_FOUR))]
     for n, s in sc.items():
         edge = f" ({s['at_edge']} edge)" if s.get("at_edge") else ""
         sig = f"{s['signal']} ({'/'.join(str(x) for x in s['rows'])})" if s.get("signal") else f"— (exit {s['exit_code']})"
