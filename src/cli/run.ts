@@ -26,6 +26,9 @@ import { plotCurve, suggestionTable } from './terminal';
 
 type Out = (s: string) => void;
 
+/** Engine processes at once for engines that do not share the user's folder: one per core, at most 4. */
+const cpuParallel = () => Math.max(1, Math.min(os.cpus().length, 4));
+
 const SWEEP_FLAGS = ['--start-lr', '--end-lr', '--num-iter', '--stop-factor', '--smoothing', '--repeats', '--html', '--root'];
 const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout', '--launcher'];
 const VERIFY_FLAGS = ['--verify-steps', '--verify-seeds', '--verify-candidates'];
@@ -40,6 +43,12 @@ interface Prepared {
   launchFor(run: number): Launch;
   /** One verify training: max LR `lr`, seed offset `seed`, `steps` one-cycle steps. */
   verifyLaunch(lr: number, seed: number, steps: number): Launch;
+  /**
+   * Engine processes that may run at once. A script runs in the user's folder, and each process undoes its own
+   * changes to it at exit: two at once would put back each other's files (one creates runs/log.csv, the other
+   * "restores" it). So script runs go one at a time; the tfjs engine writes nothing there.
+   */
+  parallel: number;
   /** What the config asks of Verify (`sweep.verify`); the flags win. */
   verify?: Partial<VerifyOptions> & { enabled?: boolean };
   seedText(runs: number): string;
@@ -60,7 +69,7 @@ export async function runCommand(argv: string[], out: Out, err: Out): Promise<nu
     throw new UsageError('run needs exactly one CONFIG file, a Python script (train.py) or -m MODULE');
   }
   const prepared = isScript ? prepareScript(p, module, scriptArgs) : prepareConfig(p);
-  return execute(prepared, p, out, err);
+  return execute(prepared, p, verifyOptions(p, prepared), out, err);
 }
 
 function sweepOverrides(p: ParsedArgs) {
@@ -96,7 +105,7 @@ function prepareConfig(p: ParsedArgs): Prepared {
   const repeats = repeatsFlag(p) ?? cfg.sweep.repeats;
   const s = cfg.sweep;
   return {
-    name: path.basename(configFile), file: configFile, repeats,
+    name: path.basename(configFile), file: configFile, repeats, parallel: cpuParallel(),
     settings: { startLr: s.startLr, endLr: s.endLr, numIter: s.numIter, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing },
     launchFor: (run) => tfjsLaunch({
       enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
@@ -135,7 +144,7 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
   const python = String(p.flags.get('--python') ?? process.env.LR_FINDER_PYTHON ?? 'python3');
   const hookDir = findHookDir(__dirname);
   return {
-    name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings,
+    name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings, parallel: 1,
     launchFor: (run) => scriptLaunch({
       python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
       firstStepTimeoutMs: (timeout ?? 300) * 1000, launcher,
@@ -148,7 +157,7 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
   };
 }
 
-async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promise<number> {
+async function execute(prep: Prepared, p: ParsedArgs, verify: VerifyOptions | undefined, out: Out, err: Out): Promise<number> {
   const json = p.flags.has('--json');
   const html = p.flags.get('--html');
   const tty = !json && process.stderr.isTTY;
@@ -159,7 +168,7 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
   const clearBar = () => { if (barShown) { process.stderr.write('\r' + ' '.repeat(78) + '\r'); barShown = false; } };
   const t0 = Date.now();
   const proc = new RepeatedSweep({
-    repeats,
+    repeats, parallel: prep.parallel,
     launchFor: prep.launchFor,
     onEvent: (run, e) => {
       if (json) { if (repeats === 1) out(formatEvent(e)); return; }
@@ -217,7 +226,6 @@ async function execute(prep: Prepared, p: ParsedArgs, out: Out, err: Out): Promi
     return 1;
   }
   const code = finishRun(prep, outcome, typeof html === 'string' ? html : undefined, json, out, err);
-  const verify = verifyOptions(p, prep);
   if (code !== 0 || !verify) return code;
   return verifyAfterSweep(prep, outcome, verify, repeats === 1 ? wallSeconds : undefined, json, out, err);
 }
@@ -246,7 +254,7 @@ async function verifyAfterSweep(prep: Prepared, sweep: RepeatedOutcome, options:
     err(`lr-finder: nothing to verify: ${rec && 'reason' in rec ? rec.reason : 'the sweep gave no recommendation'}`);
     return 1;
   }
-  const parallel = Math.max(1, Math.min(os.cpus().length, 4));
+  const parallel = prep.parallel;
   const seconds = sweep.end?.seconds;
   const startup = wallSeconds !== undefined && seconds !== undefined ? Math.max(0, wallSeconds - seconds) : undefined;
   if (!json) err(`verify: ${describeBudget(options, { steps: sweep.points.length, seconds, startup }, parallel)}, around the recommendation ${formatLr(rec.lr)}`);

@@ -49,8 +49,11 @@ export function isPythonFile(uri: vscode.Uri | undefined): uri is vscode.Uri {
 
 const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
 
-/** Verify's trainings at a time: one per core (2 here), at most 4. */
-const verifyParallel = () => Math.max(1, Math.min(os.cpus().length, 4));
+/**
+ * Engine processes at once: one per core (at most 4) for the tfjs engine; one for a script, which runs in the user's
+ * folder and undoes its own changes there at exit (two at once would put back each other's files).
+ */
+const parallelFor = (kind: Source['kind'] | undefined) => (kind === 'script' ? 1 : Math.max(1, Math.min(os.cpus().length, 4)));
 
 interface Running {
   /** The sweep, or Verify's trainings. */
@@ -198,7 +201,7 @@ export class SweepController implements vscode.Disposable {
     let progressPoints = 0;
     const tag = source.kind === 'script' ? '[script]' : '[engine]';
     const proc = new RepeatedSweep({
-      repeats,
+      repeats, parallel: parallelFor(source.kind),
       // Each launch is made once (a launcher's makes a folder): the first one is logged as it is made.
       launchFor: (run) => {
         const l = source.launchFor(run);
@@ -329,7 +332,7 @@ export class SweepController implements vscode.Disposable {
 
   private view() {
     const s = readSettings(this.configUri);
-    const v = buildView(this.record!, { recommended: s.recommended, digits: s.significantDigits, target: this.target, verify: s.verify, parallel: verifyParallel() });
+    const v = buildView(this.record!, { recommended: s.recommended, digits: s.significantDigits, target: this.target, verify: s.verify, parallel: parallelFor(this.source?.kind ?? (this.configUri && isPythonFile(this.configUri) ? 'script' : 'config')) });
     return { ...v, persist: { record: this.record, configUri: this.configUri?.toString(), target: this.target } };
   }
 
@@ -428,7 +431,7 @@ export class SweepController implements vscode.Disposable {
     const tag = source.kind === 'script' ? '[verify]' : '[engine]';
     let logged = false;
     const run = new VerifyRun({
-      center: rec.lr, options, parallel: verifyParallel(),
+      center: rec.lr, options, parallel: parallelFor(source.kind),
       launchFor: (lr, seed) => {
         const l = source.verifyLaunch(lr, seed, options.steps);
         if (!logged) { logged = true; log().info(`verify: ${[l.command, ...l.args].join(' ')}${l.cwd ? ` (in ${l.cwd})` : ''}`); }

@@ -30,6 +30,28 @@ describe('lr-finder CLI', function () {
     assert.strictEqual(lines.filter((l) => l.type === 'point').length, 20);
     assert.strictEqual(lines[lines.length - 1].type, 'end');
   });
+  it('run CONFIG --verify: the budget, each candidate, the verified LR; --json ends with the verified event', () => {
+    const r = cli('run', 'examples/iris/lr-finder.yaml', '--num-iter', '60', '--verify', '--verify-steps', '30');
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^verify: 5 to 8 trainings of 30 steps: \S+ to \S+× this sweep's \d+ steps, about .* around the recommendation \S+$/m);
+    assert.match(r.stderr, /^verify: 1\/3\+ +LR \S+ +held-out loss \d/m);
+    assert.match(r.stdout, /^verified: \S+ trained best of \d candidates after 30 steps of one-cycle \(held-out loss /m);
+    const j = cli('run', 'examples/iris/lr-finder.yaml', '--num-iter', '60', '--verify', '--verify-steps', '30', '--json');
+    assert.strictEqual(j.status, 0, j.stderr);
+    const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const v = lines[lines.length - 1];
+    assert.strictEqual(v.type, 'verified');
+    assert.strictEqual(lines.filter((l) => l.type === 'candidate').length, v.candidates.length);
+    assert.match(r.stdout, new RegExp(`^verified: ${String(v.lr).slice(0, 3).replace('.', '\\.')}`, 'm'), 'deterministic: the same LR both times');
+  });
+  it('Verify flags: checked, and only with --verify', () => {
+    const bad = cli('run', 'examples/iris/lr-finder.yaml', '--verify', '--verify-steps', '3');
+    assert.strictEqual(bad.status, 2);
+    assert.match(bad.stderr, /--verify-steps is "3"; expected an integer from 10 to 100000/);
+    const alone = cli('run', 'examples/iris/lr-finder.yaml', '--verify-seeds', '2');
+    assert.strictEqual(alone.status, 2);
+    assert.match(alone.stderr, /--verify-seeds is an option of --verify/);
+  });
   it('run --html writes a self-contained page with the chart spec and data', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lrf-html-')), 'r.html');
     const r = cli('run', 'examples/iris/lr-finder.yaml', '--num-iter', '30', '--html', out);

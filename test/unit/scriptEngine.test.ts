@@ -126,6 +126,34 @@ describe('the script engine through the CLI (real PyTorch, the script unchanged)
     assert.match(r.stdout, /recommended/);
   });
 
+  it('run train.py --verify --json: the sweep, then a candidate per training (held out from its DataLoader), then the verified event; the folder byte-identical', () => {
+    const dir = workspace();
+    const before = treeHash(dir);
+    const r = cli(dir, 'run', 'train.py', '--python', PY, '--json', '--num-iter', '60', '--verify', '--verify-steps', '40', '--', '--epochs', '3');
+    assert.strictEqual(r.status, 0, r.stderr);
+    const ev = r.stdout.trim().split('\n').map((l) => { const e = parseEventLine(l); assert.ok(e.ok, l); return e.event; });
+    const last = ev[ev.length - 1];
+    assert.strictEqual(last.type, 'verified');
+    const candidates = ev.filter((e) => e.type === 'candidate');
+    assert.ok(candidates.length >= 5 && candidates.length <= 8, `${candidates.length} candidates`);
+    assert.ok(ev.findIndex((e) => e.type === 'candidate') > ev.findIndex((e) => e.type === 'end'), 'after the sweep');
+    assert.ok(candidates.every((c) => c.type === 'candidate' && c.steps === 40 && c.signal === 'held-out' && c.rows! > 0));
+    if (last.type !== 'verified') return;
+    assert.strictEqual(last.totalSteps, 40 * candidates.length);
+    assert.strictEqual(last.candidates.length, candidates.length);
+    assert.strictEqual(Math.min(...last.candidates.map((c) => c.loss)), last.candidates.find((c) => c.lr === last.lr)!.loss);
+    assert.deepStrictEqual(treeHash(dir), before);
+  });
+
+  it('run train.py --repeats 2: the runs go one at a time (each undoes its own changes to the folder), which stays byte-identical', () => {
+    const dir = workspace();
+    const before = treeHash(dir);
+    const r = cli(dir, 'run', 'train.py', '--python', PY, '--json', '--num-iter', '40', '--repeats', '2', '--', '--epochs', '3');
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes('"type":"end"'));
+    assert.deepStrictEqual(treeHash(dir), before);
+  });
+
   it('a script that ends too early names its --epochs option and how many steps it ran', () => {
     const dir = workspace();
     const r = cli(dir, 'run', 'train.py', '--python', PY, '--num-iter', '100', '--', '--epochs', '1');
