@@ -112,6 +112,16 @@ export function summarize(results: readonly CandidateResult[]): CandidateSummary
   });
 }
 
+/** Relative difference under which candidates' losses are the same (a training that did not move at any of them). */
+const SAME_LOSS = 1e-4;
+
+/** Every candidate ended at the same finite loss: the trainings did not move, so nothing was measured. */
+function indistinct(c: readonly CandidateSummary[]): number | undefined {
+  if (c.length < 3 || c.some((x) => !Number.isFinite(x.loss))) return undefined;
+  const lo = Math.min(...c.map((x) => x.loss)), hi = Math.max(...c.map((x) => x.loss));
+  return hi - lo <= SAME_LOSS * Math.abs(lo) ? lo : undefined;
+}
+
 /** The best candidate: the lowest mean loss; ties (all diverged) go to the lowest LR. */
 function bestIndex(c: readonly CandidateSummary[]): number {
   let best = 0;
@@ -136,6 +146,7 @@ export function nextCandidates(center: number, results: readonly CandidateResult
   // An LR proposed but not yet measured for every seed: finish those first.
   const incomplete = c.filter((x) => results.filter((r) => Number(r.lr.toPrecision(12)) === x.lr).length < o.seeds).map((x) => x.lr);
   if (incomplete.length) return incomplete;
+  if (indistinct(c) !== undefined) return [];
   const b = bestIndex(c);
   const kBest = position(center, c[b].lr, o.spacing);
   const ks = [...have].sort((x, y) => x - y);
@@ -162,6 +173,13 @@ export function chooseVerified(
   const b = bestIndex(c);
   if (!Number.isFinite(c[b].loss)) {
     return { reason: `every candidate diverged (${c.map((x) => formatLr(x.lr)).join(', ')}): the LR must be lower than ${formatLr(c[0].lr)}` };
+  }
+  const same = indistinct(c);
+  if (same !== undefined) {
+    return {
+      reason: `every candidate (${formatLr(c[0].lr)} to ${formatLr(c[c.length - 1].lr)}) ended at the same held-out loss, ${formatLoss(same)}: ` +
+        'the training did not move at these LRs (check the data scaling and the initialisation), so Verify measured nothing and the recommendation stands',
+    };
   }
   const atEdge = c.length > 1 && b === 0 ? 'low' : c.length > 1 && b === c.length - 1 ? 'high' : undefined;
   const signals = [...new Set(results.map((r) => r.signal))];

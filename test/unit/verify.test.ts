@@ -62,6 +62,15 @@ describe('verify: candidates and the measured best', () => {
     assert.match(v.explanation, /; 0\.032 overfit \(0\.41 though its training loss was lower, 0\.1 vs 0\.3\); 3\.2e-3 learned more slowly \(0\.5\)\./);
   });
 
+  it('candidates that all end at the same loss (a training that did not move) measure nothing: no verified LR, the recommendation stands', () => {
+    const results: CandidateResult[] = [];
+    const next = nextCandidates(2e-4, results);
+    for (const lr of next) results.push({ lr, seed: 0, loss: 6.199, trainLoss: 6.254, diverged: false, steps: 250, signal: 'held-out' });
+    assert.deepStrictEqual(nextCandidates(2e-4, results), [], 'no widening on a flat result');
+    const v = chooseVerified(2e-4, results);
+    assert.ok('reason' in v && /ended at the same held-out loss, 6\.199: the training did not move .* the recommendation stands/.test(v.reason), JSON.stringify(v));
+  });
+
   it('a diverged candidate scores as the worst, and says so', () => {
     const { v } = simulate(1e-2, bowl(2e-2, 2.5e-2));
     assert.ok(v.lr < 2.5e-2);
