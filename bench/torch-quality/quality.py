@@ -936,7 +936,7 @@ def _git(cwd, *args):
                           capture_output=True, text=True, check=True).stdout
 
 
-def verify_task(name, cli, python, steps, keep_tmp=False):
+def verify_task(name, cli, python, steps, keep_tmp=False, seeds=None):
     """One `lr-finder run task_script.py --verify --json -- --task NAME` in a fresh temp copy (a git repo of its own);
     every protocol line parsed, the folder compared byte for byte and with git status after."""
     tmp = tempfile.mkdtemp(prefix=f"lrf-verify-{name}-")
@@ -952,6 +952,8 @@ def verify_task(name, cli, python, steps, keep_tmp=False):
         cmd = ["node", cli, "run", TASK_SCRIPT, "--python", python, "--verify", "--json"]
         if steps:
             cmd += ["--verify-steps", str(steps)]
+        if seeds:
+            cmd += ["--verify-seeds", str(seeds)]
         cmd += ["--", "--task", name]
         t0 = time.perf_counter()
         try:
@@ -1010,9 +1012,9 @@ def cmd_verify(a):
         from concurrent.futures import ThreadPoolExecutor, as_completed
         t_all = time.perf_counter()
         data.update(set=a.set, cli=os.path.relpath(cli, ROOT), python=a.python, workers=a.workers,
-                    steps=a.steps or "default", head=_git(ROOT, "rev-parse", "HEAD").strip())
+                    steps=a.steps or "default", seeds=a.seeds or "default", head=_git(ROOT, "rev-parse", "HEAD").strip())
         with ThreadPoolExecutor(max_workers=a.workers) as pool:
-            futs = {pool.submit(verify_task, n, cli, a.python, a.steps, a.keep): n for n in names}
+            futs = {pool.submit(verify_task, n, cli, a.python, a.steps, a.keep, a.seeds): n for n in names}
             for fut in as_completed(futs):
                 n = futs[fut]
                 r = fut.result()
@@ -1179,6 +1181,7 @@ def main():
     v.add_argument("--workers", type=int, default=2, help="tasks at a time (default 2)")
     v.add_argument("--python", default=sys.executable, help="the Python with torch the script runs under")
     v.add_argument("--steps", type=int, default=None, help="--verify-steps (default: the CLI's own)")
+    v.add_argument("--seeds", type=int, default=None, help="--verify-seeds (default: the CLI's own)")
     v.add_argument("--cli", default="dist/cli.js", help="CLI to use (relative to the repo root or absolute)")
     v.add_argument("--out", help="verify results (default: bench/torch-quality/verify-SET.json)")
     v.add_argument("--results", help="the set's grid results (default: the set's)")
