@@ -19,6 +19,14 @@ Usage:
   /usr/bin/python3 bench/torch-quality/quality.py run [--set main|holdout|verify] [--tasks a,b] [--workers 2] [--out FILE]
   /usr/bin/python3 bench/torch-quality/quality.py score [--set main|holdout|verify] [--results FILE] [--cli dist/cli.js] [--json out.json]
   /usr/bin/python3 bench/torch-quality/quality.py grid [--set main|holdout|verify] [--results FILE]
+  /usr/bin/python3 bench/torch-quality/quality.py verify [--set main|holdout|verify] [--tasks a,b] [--workers 2]
+                   [--python /usr/bin/python3] [--steps N] [--seeds N] [--rescore] [--md FILE]
+  /usr/bin/python3 bench/torch-quality/quality.py reproduce [--set ...] [--tasks a,b] [--python /usr/bin/python3]
+
+verify: per task, `node dist/cli.js run bench/torch-quality/task_script.py --verify --json -- --task NAME` in a temp
+git copy (the folder checked byte for byte after), recorded in verify-SET.json, then the regret of the verified LR,
+of its center (the recommendation) and of fastai's methods on the same curve; cost = Verify's steps / 100.
+reproduce: task_script.py run plainly at each task's best grid LR with the grid's seeds.
 
 Regret of an LR = (validation loss at that LR, linearly interpolated in log10 LR over the grid's seed-mean scores,
 clamped to the grid ends) / (best seed-mean score of the grid) - 1. A missing suggestion has infinite regret.
