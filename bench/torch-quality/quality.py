@@ -1019,7 +1019,11 @@ def cmd_verify(a):
     if not a.rescore:
         from concurrent.futures import ThreadPoolExecutor, as_completed
         t_all = time.perf_counter()
-        data.update(set=a.set, cli=os.path.relpath(cli, ROOT), python=a.python, workers=a.workers,
+        import hashlib
+        with open(cli, "rb") as f:
+            cli_sha = hashlib.sha256(f.read()).hexdigest()
+        data.update(set=a.set, cli=os.path.relpath(cli, ROOT) if cli.startswith(ROOT) else cli, cli_sha256=cli_sha,
+                    product=a.product, python=a.python, workers=a.workers,
                     steps=a.steps or "default", seeds=a.seeds or "default", head=_git(ROOT, "rev-parse", "HEAD").strip())
         with ThreadPoolExecutor(max_workers=a.workers) as pool:
             futs = {pool.submit(verify_task, n, cli, a.python, a.steps, a.keep, a.seeds): n for n in names}
@@ -1194,6 +1198,7 @@ def main():
     v.add_argument("--out", help="verify results (default: bench/torch-quality/verify-SET.json)")
     v.add_argument("--results", help="the set's grid results (default: the set's)")
     v.add_argument("--rescore", action="store_true", help="only score the recorded verify results (cheap)")
+    v.add_argument("--product", help="what the CLI was built from (recorded), e.g. 'commit abc1234'")
     v.add_argument("--keep", action="store_true", help="keep each run's temp copy")
     v.add_argument("--md", help="also write the tables (markdown) to this file")
     rp = sub.add_parser("reproduce", help="task_script.py run plainly at each task's best grid LR, grid seeds")
