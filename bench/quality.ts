@@ -56,14 +56,17 @@ interface Options {
   from?: string;
   /** Run Verify: on by default for a run; with --from only when asked (--verify), on the tasks recorded without it. */
   verify: boolean;
+  /** --from ... --redo-verify: drop the recorded Verify data and run Verify again on every task (after a change to it). */
+  redoVerify?: boolean;
   worker: boolean;
 }
 
 const USAGE = `Outcome benchmark of the LR suggestions (docs/quality.md).
   quality [--quick] [--tasks a,b] [--design | --holdout | --verify-holdout] [--json FILE] [--md FILE]
           [--workers N] [--lrs N] [--seeds N] [--curves N] [--protocols onecycle,constant] [--no-verify]
-  quality --from FILE[,FILE2] [--tasks a,b] [--verify] [--md FILE] [--json FILE]
-          re-score recorded runs (merged), no training; --verify runs Verify on the tasks recorded without it
+  quality --from FILE[,FILE2] [--tasks a,b] [--verify | --redo-verify] [--md FILE] [--json FILE]
+          re-score recorded runs (merged), no training; --verify runs Verify on the tasks recorded without it,
+          --redo-verify on every task again (the recorded Verify data dropped)
 `;
 
 function parseArgs(argv: string[]): Options {
@@ -71,7 +74,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     quick, tasks: null, set: 'all', workers: Math.max(1, Math.min(2, os.cpus().length)),
     lrs: quick ? 13 : 31, seeds: quick ? 2 : 3, curves: quick ? 1 : 3, protocols: quick ? ['onecycle'] : PROTOCOLS.slice(), worker: false,
-    verify: !argv.includes('--from') || argv.includes('--verify'),
+    verify: !argv.includes('--from') || argv.includes('--verify') || argv.includes('--redo-verify'),
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
@@ -94,6 +97,7 @@ function parseArgs(argv: string[]): Options {
       case '--verify-holdout': o.set = 'verify-holdout'; break;
       case '--no-verify': o.verify = false; break;
       case '--verify': o.verify = true; break;
+      case '--redo-verify': o.verify = true; o.redoVerify = true; break;
       case '--json': o.json = v(); break;
       case '--md': o.md = v(); break;
       case '--from': o.from = v(); break;
@@ -565,6 +569,7 @@ function fromJson(files: string): RawRun {
  * test's recommendation (the curve is not re-run), its trainings as in a full run.
  */
 async function verifyRecorded(o: Options, raw: RawRun): Promise<void> {
+  if (o.redoVerify) for (const t of raw.tasks) delete t.verify;
   const todo = raw.tasks.filter((t) => !t.verify);
   const unknown = todo.filter((t) => !TASKS.some((d) => d.name === t.name));
   if (unknown.length) throw new Error(`--verify: task(s) ${unknown.map((t) => t.name).join(', ')} are not in bench/quality/tasks.ts`);

@@ -7,8 +7,9 @@
  *
  * `verified` is Verify's LR (src/core/verify.ts, run by bench/quality/verify.ts on the primary range test's
  * recommendation): scored under one-cycle on the primary range test only (Verify trains one-cycle, once per task).
- * A task recorded without Verify has no `verified` regret (missing, "–"); a Verify that gave no LR (every candidate
- * diverged) counts as no suggestion (∞), as for the other methods.
+ * A task recorded without Verify has no `verified` regret (missing, "–"). A Verify that gave no LR (every candidate
+ * diverged, or all ended at the same loss: nothing measured) leaves the user with the recommendation it was centred
+ * on, so that is what `verified` scores then.
  */
 import { analyzeCurve, isSuggestion, type SweepSettings } from '../../src/core/analysis';
 import { recommend } from '../../src/core/recommend';
@@ -197,7 +198,8 @@ export function scoreTask(t: TaskRecord): TaskScore {
     picksK = Object.fromEntries(CURVE_METHODS.map((m) => [m, 'lr' in s[m] ? (s[m] as { lr: number }).lr : undefined])) as CurvePicks;
   }
   const v = t.verify;
-  const picks: Picks = v ? { ...picksPerCurve[0], verified: v.lr } : picksPerCurve[0];
+  const verifiedLr = v ? v.lr ?? (Number.isFinite(v.center) ? v.center : undefined) : undefined;
+  const picks: Picks = v ? { ...picksPerCurve[0], verified: verifiedLr } : picksPerCurve[0];
   const out: TaskScore = {
     name: t.name, holdout: t.holdout, set: t.set ?? taskSet(t), bestLr: {}, bestLoss: {}, picks, picksPerCurve, picksK,
     regret: {}, regretMeanK1: {}, regretK: {},
@@ -214,8 +216,8 @@ export function scoreTask(t: TaskRecord): TaskScore {
     out.bestLr[p] = g.lrs[bi];
     out.bestLoss[p] = mean[bi];
     out.regret[p] = byMethod((m) => regretAt(g, picks[m]));
-    // No verified LR (every candidate diverged): NaN, no suggestion (∞ in a summary).
-    if (v && VERIFY_PROTOCOLS.includes(p)) out.regret[p]!.verified = regretAt(g, v.lr);
+    // No verified LR: the recommendation stands (no recommendation either: NaN, ∞ in a summary).
+    if (v && VERIFY_PROTOCOLS.includes(p)) out.regret[p]!.verified = regretAt(g, verifiedLr);
     out.regretMeanK1[p] = byMethod((m) => {
       const rs = picksPerCurve.map((pc) => regretAt(g, pc[m]));
       return rs.some((r) => !Number.isFinite(r)) ? NaN : rs.reduce((a, b) => a + b, 0) / rs.length;
