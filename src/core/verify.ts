@@ -211,14 +211,17 @@ export function explainVerified(v: Verified, o: VerifyOptions = VERIFY_DEFAULTS)
   const held = v.signal !== 'training';
   const higher = c[b + 1];
   const lower = b > 0 ? c[b - 1] : undefined;
-  if (higher) {
+  // Within 1% of the best: not told apart by one measurement.
+  const close = (x: CandidateSummary) => Number.isFinite(x.loss) && x.loss - best.loss <= 0.01 * Math.abs(best.loss);
+  if (higher && close(higher)) around.push(`${formatLr(higher.lr)} about as good (${lossText(higher)})`);
+  else if (higher) {
     // Lower training loss but higher held-out loss: it fit the training data better and generalised worse.
     const overfit = held && !higher.diverged && higher.trainLoss !== undefined && best.trainLoss !== undefined && higher.trainLoss < best.trainLoss;
     around.push(higher.diverged ? `${formatLr(higher.lr)} diverged`
       : overfit ? `${formatLr(higher.lr)} overfit (${lossText(higher)} though its training loss was lower, ${formatLoss(higher.trainLoss!)} vs ${formatLoss(best.trainLoss!)})`
         : `${formatLr(higher.lr)} trained worse (${lossText(higher)})`);
   }
-  if (lower) around.push(lower.diverged ? `${formatLr(lower.lr)} diverged` : `${formatLr(lower.lr)} learned more slowly (${lossText(lower)})`);
+  if (lower) around.push(lower.diverged ? `${formatLr(lower.lr)} diverged` : close(lower) ? `${formatLr(lower.lr)} about as good (${lossText(lower)})` : `${formatLr(lower.lr)} learned more slowly (${lossText(lower)})`);
   text += (around.length ? `; ${around.join('; ')}` : '') + '.';
   const near = c.filter((x, i) => i !== b && Number.isFinite(x.loss) && x.loss - best.loss <= Math.max(best.spread, x.spread));
   if (v.seeds > 1 && near.length) text += ` Within the seeds' spread of it: ${near.map((x) => formatLr(x.lr)).join(', ')}, which train about as well.`;
