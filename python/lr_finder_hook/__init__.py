@@ -305,8 +305,6 @@ def finish():
         st.end("cancelled")
     if st.verify is not None and not st.ended and st.error is None:
         st.verify.at_exit(st)  # the eval phase over when the script ends by itself
-    if st.verify is not None:
-        st.verify.restore_train()  # torch.nn.Module.train as it was before the eval phase
     if not st.ended and st.error is None:
         _explain_early_end(st)
     st.blocked.extend(st.journal.merge_children())

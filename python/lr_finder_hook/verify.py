@@ -11,20 +11,13 @@ LR of a step, what to do after a step, and whether a step is a no-op.
   script's loop goes on, every optimizer step is a no-op, and the loss that goes through backward on a held-out batch
   is recorded. A FIFO per iterator (filled in `_next_index`, emptied in `__next__`) says which returned batch is
   held-out, so that batches prefetched by workers are attributed to the right phase.
-- Eval mode: at the switch to the eval phase, the torch.nn.Module instances that own the registered optimizers'
-  parameters (found once with gc.get_objects(), nested ones included) are put in eval mode, and while the eval phase
-  lasts `Module.train(True)` on any of them or their submodules keeps the mode False (the script's model.train() at
-  an epoch's start), so dropout is off and BatchNorm uses its running statistics. Gradients still flow: the loss is
-  still the one that goes through backward. `Module.train` is restored at the end of the run (finish()).
 - No map-style DataLoader (manual slicing, an IterableDataset): the score is the mean training loss of the last 10%
   of the steps ("signal": "training") and the run ends after step N-1.
 """
 import collections
-import gc
 import math
 import numbers
 import random
-import sys
 import time
 
 from .protocol import wire
@@ -145,10 +138,6 @@ class Verify:
         self.train_key = None  # the training dataset (eval phase)
         self.scores = collections.OrderedDict()  # held-out batch serial -> [loss, samples]
         self.candidate_sent = False
-        self.mode = TRAIN  # the mode the held-out batches are scored in: EVAL once the script's models are found
-        self.models = []  # the modules put in eval mode (the optimizers' owners), kept alive while pinned
-        self.pinned = None  # ids of those modules and their submodules: Module.train(True) keeps them in eval mode
-        self.train_original = None  # torch.nn.Module.train as it was, while patched
 
     # -- the training phase -------------------------------------------------------------------------------------------
 
@@ -173,7 +162,6 @@ class Verify:
         self.train_key = key
         self.phase = EVAL
         self.current = None
-        self.enter_eval_mode(st)
         return None
 
     def _training_dataset(self):
@@ -183,64 +171,6 @@ class Verify:
         key = collections.Counter(self.step_keys).most_common(1)[0][0]
         held = self.datasets.get(key) if key is not None else None
         return key if held is not None and held.usable else None
-
-    # -- eval mode ----------------------------------------------------------------------------------------------------
-
-    def enter_eval_mode(self, st):
-        """The switch to the eval phase: the script's models in eval mode, and kept there (see the module's doc)."""
-        torch = sys.modules.get("torch")
-        Module = getattr(getattr(torch, "nn", None), "Module", None)
-        if Module is None:
-            return
-        models = owners_of(st, Module)
-        if not models:
-            return
-        pinned = set()
-        for m in models:
-            try:
-                for sub in m.modules():
-                    pinned.add(id(sub))
-            except Exception:
-                pinned.add(id(m))
-        self.models, self.pinned = models, pinned
-        self._patch_train(Module)
-        for m in models:
-            try:
-                m.eval()
-            except Exception:
-                pass
-        self.mode = EVAL
-
-    def _patch_train(self, Module):
-        if self.train_original is not None:
-            return
-        original = Module.__dict__.get("train")
-        if original is None:
-            return
-        v = self
-
-        def train(self, mode=True):
-            if mode is True and v.phase == EVAL and v.pinned is not None and id(self) in v.pinned:
-                mode = False  # the script's model.train() in the held-out evaluation: it stays in eval mode
-            return original(self, mode)
-
-        train.__doc__, train.__name__, train.__qualname__ = original.__doc__, original.__name__, original.__qualname__
-        train.__wrapped__ = original
-        self.train_original = original
-        Module.train = train
-
-    def restore_train(self):
-        """The end of the run: torch.nn.Module.train as it was."""
-        original = self.train_original
-        if original is None:
-            return
-        self.train_original = None
-        self.pinned = None
-        self.models = []
-        torch = sys.modules.get("torch")
-        Module = getattr(getattr(torch, "nn", None), "Module", None)
-        if Module is not None:
-            Module.train = original
 
     # -- held-out data ------------------------------------------------------------------------------------------------
 
@@ -341,7 +271,7 @@ class Verify:
             loss = train
             signal = "training"
         st.send({"type": "candidate", "lr": self.lr, "seed": self.seed, "steps": steps, "loss": wire(loss),
-                 "trainLoss": wire(train), "diverged": bool(diverged), "signal": signal, "mode": self.mode,
+                 "trainLoss": wire(train), "diverged": bool(diverged), "signal": signal,
                  "rows": rows if signal == "held-out" and not diverged else 0,
                  "batches": len(self.scores) if signal == "held-out" and not diverged else 0,
                  "seconds": round(time.time() - st.t0, 3)})
@@ -363,30 +293,6 @@ class Verify:
 
         code, message = verify_no_heldout(st)
         st.fail(code, message)
-
-
-def owners_of(st, Module):
-    """The torch.nn.Module instances whose parameters include a registered optimizer's (the models and their nested
-    modules that hold parameters), in gc order."""
-    ids = set()
-    for r in st.optimizers:
-        try:
-            for g in r.opt.param_groups:
-                for p in g["params"]:
-                    ids.add(id(p))
-        except Exception:
-            continue
-    if not ids:
-        return []
-    found = []
-    for o in gc.get_objects():
-        try:
-            # type(), not isinstance(): no __class__ lookup on arbitrary objects (some warn when touched)
-            if issubclass(type(o), Module) and any(id(p) in ids for p in o.parameters()):
-                found.append(o)
-        except Exception:
-            continue
-    return found
 
 
 def _samples(idx):

@@ -81,8 +81,6 @@ def cancel_after_5_points(event, proc):
 CLASSIFIER = [("v_classifier.py", "train.py")]
 X_ADAM, N_ADAM = 3e-3, 50  # 19 batches an epoch: step 49 is in the middle of the third epoch
 X_LBFGS, N_LBFGS = 0.5, 10  # 4 batches an epoch: step 9 is the second batch of the third epoch
-DROPOUT_BN = [("v_dropout_bn.py", "train.py")]
-N_DROP = 30  # 19 batches an epoch: step 29 is in the middle of the second epoch
 
 register(
     Case("verify_classifier", CLASSIFIER, ["python", "train.py", "--trace"], request=verify_request(X_ADAM, N_ADAM)),
@@ -102,10 +100,6 @@ register(
          request=verify_request(X_LBFGS, N_LBFGS)),
     Case("verify_cancelled", [("slow_loader.py", "train.py")], ["python", "train.py"],
          request=verify_request(0.01, 200), on_event=cancel_after_5_points),
-    Case("verify_dropout_bn", DROPOUT_BN, ["python", "train.py", "--trace"], request=verify_request(X_ADAM, N_DROP)),
-    Case("verify_dropout_bn_epoch_start", DROPOUT_BN, ["python", "train.py", "--trace", "--workers", "2",
-                                                       "--epochs", "2"],
-         request=verify_request(X_ADAM, 19, eval_batches=3)),
     Case("verify_distributed", [("a_plain_steplr.py", "train.py"), IRIS_FILE], ["python", "train.py"],
          env={"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "LR_FINDER_LAUNCHER": "torchrun --nproc_per_node 2"},
          request=verify_request(0.1, 30)),
@@ -177,70 +171,13 @@ def ref_classifier(lr, steps, holdout=0.2, eval_batches=50, follow=0):
             continue
         break
     assert len(points) == steps
-    model.eval()  # the hook puts the script's model in eval mode for the held-out batches
+    model.train()  # the script's loop goes on in train mode
     scored = []
     eval_chunks = chunks(held, args.batch_size, eval_batches)
     for chunk in eval_chunks:
         x, y, _ = default_collate([train_set[i] for i in chunk])
         scored.append((F.cross_entropy(model(x), y).item(), len(chunk)))
     return points, batches, after, eval_chunks, scored, held
-
-
-def ref_dropout_bn(lr, steps, holdout=0.2, eval_batches=50):
-    """v_dropout_bn.py's loop by hand: model.train() at every epoch's start, the validation pass after every epoch,
-    every training batch minus the held-out indices, the one-cycle LR; then the held-out batches scored with
-    model.eval() (dropout off, BatchNorm on its running statistics), as a practitioner scores validation. Also returns
-    the same batches scored in train mode afterwards (what the hook did before it switched modes)."""
-    m = load_script("v_dropout_bn.py")
-    args = m.parse_args([])
-    torch.manual_seed(args.seed)
-    train_set, val_set = m.make_datasets()
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
-    val_loader = DataLoader(val_set, batch_size=100)
-    model = m.Net(args.hidden, args.dropout)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    held = held_out(len(train_set), holdout)
-    hs = set(held)
-    points = []
-    for epoch in range(args.epochs):
-        model.train()
-        for x, y, idx in train_loader:
-            keep = torch.tensor([i not in hs for i in idx.tolist()])
-            if not keep.any():
-                continue
-            x, y = x[keep], y[keep]
-            t = len(points)
-            for g in opt.param_groups:
-                g["lr"] = one_cycle(lr, t / steps)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            points.append({"iteration": t, "lr": one_cycle(lr, t / steps), "loss": loss.item()})
-            if len(points) == steps:
-                break
-        else:
-            m.evaluate(model, val_loader)
-            continue
-        break
-    assert len(points) == steps
-    model.eval()
-    eval_chunks = chunks(held, args.batch_size, eval_batches)
-    scored = []
-    for chunk in eval_chunks:
-        x, y, _ = default_collate([train_set[i] for i in chunk])
-        scored.append((F.cross_entropy(model(x), y).item(), len(chunk)))
-    model.train()
-    in_train_mode = []
-    for chunk in eval_chunks:
-        x, y, _ = default_collate([train_set[i] for i in chunk])
-        in_train_mode.append((F.cross_entropy(model(x), y).item(), len(chunk)))
-    return points, eval_chunks, scored, in_train_mode, held
-
-
-def modes_trace(r):
-    """Per batch the script was given: (model, BatchNorm, Dropout, Dropout).training as 0/1."""
-    return [tuple(int(b) for b in line.split()[1:]) for line in r.stdout.splitlines() if line.startswith("modes ")]
 
 
 def ref_lbfgs(lr, steps, holdout=0.2, eval_batches=50):
@@ -335,7 +272,7 @@ def test_held_out_loss_equals_a_hand_written_one_cycle_run(sweeps):
     (c,) = candidates(r)
     assert c == {"type": "candidate", "lr": X_ADAM, "seed": 0, "steps": N_ADAM, "loss": loss,
                  "trainLoss": last_tenth([p["loss"] for p in points]), "diverged": False, "signal": "held-out",
-                 "mode": "eval", "rows": rows, "batches": len(eval_chunks), "seconds": c["seconds"]}, (c, loss)
+                 "rows": rows, "batches": len(eval_chunks), "seconds": c["seconds"]}, (c, loss)
     assert rows == len(held) == 120 and isinstance(c["seconds"], float)
     assert r.end["reason"] == "completed" and r.end["points"] == N_ADAM, r.end
     check_clean(ran)
@@ -373,8 +310,8 @@ def test_without_a_dataloader_the_score_is_the_training_loss(sweeps):
     assert_points(r, want)
     (c,) = candidates(r)
     tail = last_tenth([p["loss"] for p in want])
-    assert (c["signal"], c["loss"], c["trainLoss"], c["rows"], c["batches"], c["seed"], c["steps"], c["mode"]) == \
-        ("training", tail, tail, 0, 0, 1, 30, "train"), c
+    assert (c["signal"], c["loss"], c["trainLoss"], c["rows"], c["batches"], c["seed"], c["steps"]) == \
+        ("training", tail, tail, 0, 0, 1, 30), c
     assert types_after_points(r) == ["candidate", "end", "report"], r.describe()
     assert r.end["reason"] == "completed" and r.end["points"] == 30
     assert "saved" not in r.stderr  # the run ended after step 29, not at the script's end
@@ -390,7 +327,6 @@ def test_a_huge_lr_diverges(sweeps):
     assert all(math.isfinite(p["loss"]) for p in r.points[:-1])
     (c,) = candidates(r)
     assert c["diverged"] is True and c["loss"] == "Infinity" and c["steps"] == len(r.points), c
-    assert c["mode"] == "train", c  # never got to the held-out batches
     assert types_after_points(r) == ["candidate", "end", "report"], r.describe()
     assert r.end["reason"] == "diverged" and r.end["points"] == len(r.points), r.end
     check_clean(ran)
@@ -440,100 +376,11 @@ def test_lbfgs_closure_in_the_eval_phase(sweeps):
     assert_points(r, points)
     loss, rows = weighted_mean(scored)
     (c,) = candidates(r)
-    assert (c["loss"], c["rows"], c["batches"], c["signal"], c["diverged"], c["mode"]) == \
-        (loss, rows, 1, "held-out", False, "eval"), (c, loss)
+    assert (c["loss"], c["rows"], c["batches"], c["signal"], c["diverged"]) == (loss, rows, 1, "held-out", False), \
+        (c, loss)
     assert rows == 51
     assert r.end["reason"] == "completed", r.describe()
     check_clean(ran)
-
-
-@pytest.mark.sweep("verify_dropout_bn")
-def test_held_out_batches_are_scored_in_eval_mode(sweeps):
-    """Dropout and BatchNorm: the held-out loss is the hand-written run's, scored with model.eval(), bit for bit."""
-    points, eval_chunks, scored, in_train_mode, held = ref_dropout_bn(X_ADAM, N_DROP)
-    ran = sweeps.get("verify_dropout_bn")
-    r = ran.result
-    assert r.error is None and r.returncode == 0, r.describe()
-    assert_points(r, points)  # the training steps in train mode: dropout masks and batch statistics as by hand
-    seen = trace(r)
-    assert seen[N_DROP:] == eval_chunks and len(eval_chunks) == 4
-    modes = modes_trace(r)
-    assert modes[:N_DROP] == [(1, 1, 1, 1)] * N_DROP, modes[:N_DROP]
-    assert modes[N_DROP:] == [(0, 0, 0, 0)] * 4, modes[N_DROP:]
-    loss, rows = weighted_mean(scored)
-    (c,) = candidates(r)
-    assert (c["loss"], c["rows"], c["batches"], c["signal"], c["mode"]) == (loss, 120, 4, "held-out", "eval"), \
-        (c, loss)
-    train_mode_loss, _ = weighted_mean(in_train_mode)
-    assert abs(train_mode_loss - loss) > 0.01 * loss, (train_mode_loss, loss)  # the case tells the modes apart
-    assert r.end["reason"] == "completed", r.describe()
-    check_clean(ran)
-
-
-@pytest.mark.sweep("verify_dropout_bn_epoch_start")
-def test_model_train_at_an_epoch_start_keeps_eval_mode(sweeps):
-    """With workers, the 19 steps end the first epoch: the script validates (model.eval()), starts its second epoch
-    with model.train(), and only then gets the held-out batches. They are still scored in eval mode."""
-    points, eval_chunks, scored, _, held = ref_dropout_bn(X_ADAM, 19, eval_batches=3)
-    ran = sweeps.get("verify_dropout_bn_epoch_start")
-    r = ran.result
-    assert r.error is None and r.returncode == 0, r.describe()
-    assert_points(r, points)
-    assert "epoch 0:" in r.stdout and "epoch 1:" not in r.stdout, r.stdout  # the epoch boundary was crossed
-    assert trace(r)[19:] == eval_chunks and len(eval_chunks) == 3
-    modes = modes_trace(r)
-    assert modes[:19] == [(1, 1, 1, 1)] * 19 and modes[19:] == [(0, 0, 0, 0)] * 3, modes
-    loss, rows = weighted_mean(scored)
-    (c,) = candidates(r)
-    assert (c["loss"], c["rows"], c["batches"], c["mode"]) == (loss, 96, 3, "eval"), (c, loss)
-    assert r.end["reason"] == "completed", r.describe()
-    check_clean(ran)
-
-
-def test_eval_mode_finds_the_optimizers_modules_and_restores_module_train():
-    """In process (the hook is not installed): the modules owning the optimizer's parameters, the modules around
-    them, and their submodules are pinned in eval mode; other modules are not; Module.train is restored."""
-    import sys
-    from harness import HOOK_DIR
-
-    sys.path.insert(0, str(HOOK_DIR))
-    try:
-        from lr_finder_hook import verify as hv
-    finally:
-        sys.path.remove(str(HOOK_DIR))
-
-    class St:
-        pass
-
-    class Rec:
-        def __init__(self, opt):
-            self.opt = opt
-
-    net = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(4), nn.Linear(4, 2)))
-    other = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
-    st = St()
-    st.optimizers = [Rec(torch.optim.SGD(net[2].parameters(), lr=0.1))]  # only the inner block is trained
-    v = hv.Verify({"lr": 0.1, "steps": 1, "holdout": 0.2, "evalBatches": 1}, 0)
-    original = nn.Module.train
-    try:
-        v.phase = hv.EVAL
-        v.enter_eval_mode(st)
-        assert v.mode == "eval"
-        found = {id(m) for m in v.models}
-        assert found == {id(net), id(net[2]), id(net[2][0]), id(net[2][1])}, v.models
-        assert not any(m.training for m in net.modules())
-        net.train()
-        net[1].train(mode=True)
-        assert not any(m.training for m in net.modules()), "model.train() in the eval phase keeps eval mode"
-        other.train()
-        assert all(m.training for m in other.modules()), "a module the optimizers do not train is left alone"
-        net.train(False)
-        v.restore_train()
-        assert nn.Module.train is original
-        net.train()
-        assert all(m.training for m in net.modules())
-    finally:
-        nn.Module.train = original
 
 
 @pytest.mark.sweep("verify_cancelled")
