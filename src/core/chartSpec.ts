@@ -228,19 +228,23 @@ export function chartSpec(opts: ChartOptions = {}): Record<string, unknown> {
       encoding: { x, y: y('loss'), text: { field: 'label' } },
     },
   );
+  return { ...frame(t, opts, { points: [], marks: [], tangent: [] }, 11, 12), layer: layers };
+}
+
+/** What both charts share: size, theme colours and fonts, the named datasets. */
+function frame(t: ChartTheme, opts: { width?: number | 'container'; height?: number | 'container' }, datasets: Record<string, unknown[]>, labelFontSize: number, titleFontSize: number) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: opts.width ?? 'container',
     height: opts.height ?? 'container',
     autosize: { type: 'fit', contains: 'padding' },
     background: t.background,
-    datasets: { points: [], marks: [], tangent: [] },
+    datasets,
     config: {
       font: t.font,
-      axis: { labelColor: t.foreground, titleColor: t.foreground, gridColor: t.grid, domainColor: t.grid, tickColor: t.grid, labelFontSize: 11, titleFontSize: 12 },
+      axis: { labelColor: t.foreground, titleColor: t.foreground, gridColor: t.grid, domainColor: t.grid, tickColor: t.grid, labelFontSize, titleFontSize },
       view: { stroke: null },
     },
-    layer: layers,
   };
 }
 
@@ -264,17 +268,7 @@ export function verifyChartSpec(opts: { theme?: ChartTheme; width?: number | 'co
   const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'candidate max LR (one-cycle)', format: '.0e', tickCount: 4, grid: true } };
   const y = { field: 'loss', type: 'quantitative', scale: { zero: false, nice: true }, axis: { title: 'held-out loss', tickCount: 4 } };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: opts.width ?? 'container',
-    height: opts.height ?? 'container',
-    autosize: { type: 'fit', contains: 'padding' },
-    background: t.background,
-    datasets: { candidates: [] },
-    config: {
-      font: t.font,
-      axis: { labelColor: t.foreground, titleColor: t.foreground, gridColor: t.grid, domainColor: t.grid, tickColor: t.grid, labelFontSize: 10, titleFontSize: 11 },
-      view: { stroke: null },
-    },
+    ...frame(t, opts, { candidates: [] }, 10, 11),
     layer: [
       { data: { name: 'candidates' }, transform: [{ filter: 'isValid(datum.loss)' }], mark: { type: 'line', color: t.grid, strokeWidth: 1.5 }, encoding: { x, y } },
       {
