@@ -57,6 +57,7 @@ describe('Verify runner (real tfjs engine)', function () {
     const cfg = path.join(dir, 'lr-finder.yaml');
     fs.writeFileSync(cfg, fs.readFileSync(IRIS, 'utf8').replace(/path: .*\.csv/, 'path: missing.csv'));
     const out = await new VerifyRun({ center: 0.05, options: { ...VERIFY_DEFAULTS, steps: 20 }, parallel: 2, launchFor: launch(cfg, 20) }).done;
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.ok(out.error, 'an error');
     assert.match(out.error!.message, /missing\.csv/);
     assert.strictEqual(out.verified, undefined);
