@@ -20,18 +20,8 @@ import type { VerifyCandidateRecord, VerifyRecord } from './score';
 
 export const BENCH_VERIFY: VerifyOptions = { ...VERIFY_DEFAULTS };
 
-/** A candidate training's result, as the worker sends it back. */
-export interface CandidateJobResult {
-  lr: number;
-  loss: number;
-  trainLoss: number;
-  diverged: boolean;
-  steps: number;
-  signal: string;
-  rows: number;
-  trainRows: number;
-  seconds: number;
-}
+/** A candidate training's result, as the worker sends it back (the record without what the rounds add). */
+export type CandidateJobResult = Omit<VerifyCandidateRecord, 'seed' | 'round'>;
 
 /** What the engine gets: the task's config without validation rows, and only the task's training rows. */
 export interface VerifyContext {

@@ -4,7 +4,6 @@
  * is run; everything after the launch is the same for both.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { analyzeCurve, FASTAI_DEFAULTS, type SweepSettings } from '../core/analysis';
 import { describeRun } from '../core/engineSummary';
@@ -14,7 +13,7 @@ import { adopt } from '../core/settingsAdopt';
 import { suggestionSpread } from '../core/repeats';
 import { reportLine } from '../core/scriptReport';
 import { loadConfig } from '../engines/tfjs/load';
-import { RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
+import { processesAtOnce, RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
 import { findHookDir, launcherWords, scriptLaunch } from '../engines/torch/launch';
 import type { Launch } from '../runner/sweepProcess';
 import { tfjsLaunch } from '../engines/tfjs/launch';
@@ -25,9 +24,6 @@ import { writeHtmlReport } from './html';
 import { plotCurve, suggestionTable } from './terminal';
 
 type Out = (s: string) => void;
-
-/** Engine processes at once for engines that do not share the user's folder: one per core, at most 4. */
-const cpuParallel = () => Math.max(1, Math.min(os.cpus().length, 4));
 
 const SWEEP_FLAGS = ['--start-lr', '--end-lr', '--num-iter', '--stop-factor', '--smoothing', '--repeats', '--html', '--root'];
 const SCRIPT_FLAGS = ['--python', '--cwd', '--first-step-timeout', '--launcher'];
@@ -43,11 +39,7 @@ interface Prepared {
   launchFor(run: number): Launch;
   /** One verify training: max LR `lr`, seed offset `seed`, `steps` one-cycle steps. */
   verifyLaunch(lr: number, seed: number, steps: number): Launch;
-  /**
-   * Engine processes that may run at once. A script runs in the user's folder, and each process undoes its own
-   * changes to it at exit: two at once would put back each other's files (one creates runs/log.csv, the other
-   * "restores" it). So script runs go one at a time; the tfjs engine writes nothing there.
-   */
+  /** Engine processes that may run at once (processesAtOnce). */
   parallel: number;
   /** What the config asks of Verify (`sweep.verify`); the flags win. */
   verify?: Partial<VerifyOptions> & { enabled?: boolean };
@@ -105,7 +97,7 @@ function prepareConfig(p: ParsedArgs): Prepared {
   const repeats = repeatsFlag(p) ?? cfg.sweep.repeats;
   const s = cfg.sweep;
   return {
-    name: path.basename(configFile), file: configFile, repeats, parallel: cpuParallel(),
+    name: path.basename(configFile), file: configFile, repeats, parallel: processesAtOnce(false),
     settings: { startLr: s.startLr, endLr: s.endLr, numIter: s.numIter, mode: s.mode, stopFactor: s.stopFactor, smoothing: s.smoothing },
     launchFor: (run) => tfjsLaunch({
       enginePath: path.join(__dirname, 'engine.js'), configFile, root: typeof root === 'string' ? root : undefined,
@@ -144,14 +136,14 @@ function prepareScript(p: ParsedArgs, module: string | undefined, args: string[]
   const python = String(p.flags.get('--python') ?? process.env.LR_FINDER_PYTHON ?? 'python3');
   const hookDir = findHookDir(__dirname);
   return {
-    name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings, parallel: 1,
+    name: module ? `python -m ${module}` : path.basename(script!), file: script ?? cwd, repeats: repeatsFlag(p) ?? 1, settings, parallel: processesAtOnce(true),
     launchFor: (run) => scriptLaunch({
       python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
       firstStepTimeoutMs: (timeout ?? 300) * 1000, launcher,
     }),
     verifyLaunch: (lr, run, steps) => scriptLaunch({
       python, script, module, args, cwd, root, settings, seedOffset: run, allowLoad: p.flags.has('--allow-load'), hookDir,
-      firstStepTimeoutMs: (timeout ?? 300) * 1000, ...{ verify: { lr, steps } },
+      firstStepTimeoutMs: (timeout ?? 300) * 1000, verify: { lr, steps },
     }),
     seedText: (runs) => `the script's seeds + 0…${runs - 1}`,
   };

@@ -3,7 +3,6 @@
  * the child process with a cancellable progress notification, live updates to the panel, diagnostics and errors, and
  * click-to-insert. One sweep at a time. Which engine runs matters only in `configSource` / `scriptSource`.
  */
-import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FASTAI_DEFAULTS, isSuggestion, type SweepSettings } from '../core/analysis';
@@ -22,7 +21,7 @@ import { describeScriptTarget, insertIntoScript, insertLearningRate, resolveTarg
 import { log, showError } from './log';
 import { LrPanel } from './panel';
 import { readSettings } from './settings';
-import { RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
+import { processesAtOnce, RepeatedSweep, type RepeatedOutcome } from '../runner/repeatedSweep';
 import { findHookDir, scriptLaunch } from '../engines/torch/launch';
 import { planScriptRun, type ScriptPlan } from './scriptRun';
 import type { Launch } from '../runner/sweepProcess';
@@ -49,11 +48,8 @@ export function isPythonFile(uri: vscode.Uri | undefined): uri is vscode.Uri {
 
 const LAST_SWEEP_KEY = 'lrFinder.lastSweep';
 
-/**
- * Engine processes at once: one per core (at most 4) for the tfjs engine; one for a script, which runs in the user's
- * folder and undoes its own changes there at exit (two at once would put back each other's files).
- */
-const parallelFor = (kind: Source['kind'] | undefined) => (kind === 'script' ? 1 : Math.max(1, Math.min(os.cpus().length, 4)));
+/** Engine processes at once: a script shares the user's folder (processesAtOnce). */
+const parallelFor = (kind: Source['kind']) => processesAtOnce(kind === 'script');
 
 interface Running {
   /** The sweep, or Verify's trainings. */
@@ -177,7 +173,7 @@ export class SweepController implements vscode.Disposable {
       // Verify trains in one process, without the launcher (each candidate is a short single-process training).
       verifyLaunch: (lr, run, steps) => scriptLaunch({
         python: p.python, script: p.script, module: p.module, args: p.args, cwd: p.cwd, root: p.root, settings, seedOffset: run,
-        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000, ...{ verify: { lr, steps } },
+        allowLoad: s.scriptAllowLoad, hookDir, env: p.env, firstStepTimeoutMs: s.firstStepTimeout * 1000, verify: { lr, steps },
       }),
     };
   }

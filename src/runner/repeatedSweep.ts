@@ -21,6 +21,15 @@ export interface RepeatedOptions extends Omit<SweepProcessOptions, 'onEvent' | '
   onEvent?(run: number, e: SweepEvent): void;
 }
 
+/**
+ * Engine processes to run at once. A script runs in the user's folder and undoes its own changes there at exit: two
+ * at once could put back each other's files (one creates runs/log.csv, the other "restores" it), so they go one at a
+ * time. An engine that writes nothing there (tfjs) runs one per core, at most 4.
+ */
+export function processesAtOnce(sharesUserFolder: boolean): number {
+  return sharesUserFolder ? 1 : Math.max(1, Math.min(os.cpus().length, 4));
+}
+
 export class RepeatedSweep {
   readonly done: Promise<RepeatedOutcome>;
   private readonly procs: SweepProcess[] = [];
