@@ -38,22 +38,15 @@ export const FASTAI_DEFAULTS: SweepSettings = {
 
 export type SlopeRegion = 'flat' | 'falling-fast' | 'falling' | 'flattening' | 'rising' | 'diverging' | 'unknown';
 
-export interface PointInfo {
-  lr: number;
-  loss: number;
-  smoothed: number;
-  /** d smoothed loss / d log10(lr): the change of loss per decade of LR (negative = improving). */
-  slope: number;
-  region: SlopeRegion;
-  explanation: string;
-}
-
 export interface Analysis {
   settings: SweepSettings;
   smoothed: number[];
   stop: { index: number; reason: 'stop-factor' | 'non-finite' | 'end' };
   suggestions: Record<SuggestionName, SuggestionOrReason>;
-  points: PointInfo[];
+  /** At every recorded point: d loss / d log10(lr) of the running median (negative = improving). */
+  slopes: number[];
+  /** At every recorded point: where on the curve it is; in words, explainRegion(region, slope). */
+  regions: SlopeRegion[];
 }
 
 export function isSuggestion(s: SuggestionOrReason | undefined): s is Suggestion {
@@ -85,27 +78,26 @@ export function analyzeCurve(lrs: readonly number[], losses: readonly number[], 
   const usable = Math.min(stop.reason === 'end' ? n : stop.index + 1, firstNonFinite < 0 ? n : firstNonFinite);
 
   const suggestions = {} as Record<SuggestionName, SuggestionOrReason>;
-  const analysis: Analysis = { settings: st, smoothed, stop, suggestions, points: [] };
+  const analysis: Analysis = { settings: st, smoothed, stop, suggestions, slopes, regions: [] };
   const ctx = { lrs: lr, losses: losses.slice(0, n), smoothed, settings: st, trimmed, slopes, usable, analysis };
   for (const stage of [0, 1, 2]) {
     for (const spec of SUGGESTIONS) if (spec.stage === stage) suggestions[spec.name] = spec.compute(ctx);
   }
-  analysis.points = describePoints(lr, losses.slice(0, n), smoothed, slopes, suggestions.steepest, suggestions.minimumPoint);
+  analysis.regions = regionsOf(smoothed, slopes, suggestions.steepest, suggestions.minimumPoint);
   // The registry's display order, for anyone who iterates the record.
   analysis.suggestions = Object.fromEntries(SUGGESTIONS.map((sp) => [sp.name, suggestions[sp.name]])) as Record<SuggestionName, SuggestionOrReason>;
   return analysis;
 }
 
-function describePoints(lrs: readonly number[], losses: readonly number[], smoothed: readonly number[], slopes: readonly number[],
-  steepest: SuggestionOrReason, minPoint: SuggestionOrReason): PointInfo[] {
+function regionsOf(smoothed: readonly number[], slopes: readonly number[], steepest: SuggestionOrReason,
+  minPoint: SuggestionOrReason): SlopeRegion[] {
   const steepSlope = isSuggestion(steepest) ? slopes[steepest.index] : NaN;
   const minIdx = isSuggestion(minPoint) ? minPoint.index : -1;
   const minLoss = minIdx >= 0 ? smoothed[minIdx] : NaN;
   const start = smoothed.find((s) => Number.isFinite(s)) ?? NaN;
   const drop = Math.max(start - minLoss, Math.abs(minLoss) * 1e-3, 1e-12);
-  return lrs.map((lr, i) => {
+  return smoothed.map((s, i) => {
     const slope = slopes[i];
-    const s = smoothed[i];
     let region: SlopeRegion;
     if (!Number.isFinite(s) || (minIdx >= 0 && i > minIdx && s > minLoss + 2 * drop)) region = 'diverging';
     else if (!Number.isFinite(slope)) region = 'unknown';
@@ -116,7 +108,7 @@ function describePoints(lrs: readonly number[], losses: readonly number[], smoot
     else if (slope < 0) region = 'falling';
     else if (minIdx >= 0 && i >= minIdx) region = 'rising';
     else region = 'flat';
-    return { lr, loss: losses[i], smoothed: s, slope, region, explanation: explainRegion(region, slope) };
+    return region;
   });
 }
 

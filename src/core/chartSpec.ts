@@ -2,7 +2,7 @@
  * The loss-vs-LR chart as a Vega-Lite spec, shared by the webview and the CLI's HTML report. Pure: data rows are
  * built here too, so the webview only streams rows into the named datasets "points" and "marks".
  */
-import { isSuggestion, type Analysis, type SuggestionName } from './analysis';
+import { explainRegion, isSuggestion, type Analysis, type SuggestionName } from './analysis';
 import { extent, formatLoss, formatLr } from './format';
 import { SUGGESTION_NAMES, suggestionSpec } from './suggestions';
 
@@ -81,10 +81,9 @@ export function yDomain(smoothed: readonly (number | null)[], also: readonly (nu
 
 export function analysisRows(lrs: readonly number[], losses: readonly number[], valLosses: readonly (number | undefined)[] | undefined, a: Analysis): PointRow[] {
   return lrs.map((lr, i) => {
-    const p = a.points[i];
     const r: PointRow = {
       i, lr, loss: finite(losses[i]), smoothed: finite(a.smoothed[i]),
-      slope: finite(p?.slope), region: p?.region, explanation: p?.explanation,
+      slope: finite(a.slopes[i]), region: a.regions[i], explanation: a.regions[i] && explainRegion(a.regions[i], a.slopes[i]),
     };
     if (valLosses && valLosses[i] !== undefined) r.valLoss = finite(valLosses[i]);
     return r;
@@ -116,7 +115,7 @@ export function markRows(a: Analysis, recommended: SuggestionName | undefined): 
 export function tangentRows(a: Analysis): TangentRow[] {
   const s = a.suggestions.steepest;
   if (!isSuggestion(s)) return [];
-  const slope = a.points[s.index]?.slope;
+  const slope = a.slopes[s.index];
   const y = a.smoothed[s.index];
   if (!Number.isFinite(slope) || !Number.isFinite(y)) return [];
   const d = 0.35;

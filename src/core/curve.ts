@@ -14,6 +14,54 @@ export function runningMedian(xs: readonly number[], k: number): number[] {
   // The analysis and the recommendation both ask for the same median of a long curve: the second time is a copy of the
   // first result (a cache of the last long input; the result is the same either way).
   if (n >= MEMO_MIN && memo && memo.k === k && memo.input.length === n && memo.input.every((v, i) => Object.is(v, xs[i]))) return memo.out.slice();
+  const out = k <= SMALL_WINDOW ? medianSmallWindow(xs, k) : medianFenwick(xs, k);
+  if (n >= MEMO_MIN) memo = { input: Float64Array.from(xs), k, out: out.slice() };
+  return out;
+}
+
+/** Up to this k the window is kept sorted by insertion (O(n k), no set-up); above it, the Fenwick tree. */
+const SMALL_WINDOW = 48;
+
+/**
+ * The window kept sorted as it slides: by value (NaN as +Infinity, -0 equal to 0), ties by position, the order the
+ * reference's stable sort gives each window, so the middle values are the same numbers.
+ */
+function medianSmallWindow(xs: readonly number[], k: number): number[] {
+  const n = xs.length;
+  const val = new Float64Array(2 * k + 2), pos = new Int32Array(2 * k + 2);
+  let len = 0;
+  /** Where (value, position) goes: after every smaller value and every equal one at an earlier position. */
+  const slot = (v: number, p: number) => {
+    let a = 0, b = len;
+    while (a < b) { const mid = (a + b) >> 1; if (val[mid] < v || (val[mid] === v && pos[mid] < p)) a = mid + 1; else b = mid; }
+    return a;
+  };
+  const key = (i: number) => (Number.isNaN(xs[i]) ? Infinity : xs[i]);
+  const insert = (i: number) => {
+    const v = key(i), at = slot(v, i);
+    val.copyWithin(at + 1, at, len); pos.copyWithin(at + 1, at, len);
+    val[at] = v; pos[at] = i; len++;
+  };
+  const remove = (i: number) => {
+    const at = slot(key(i), i);
+    val.copyWithin(at, at + 1, len); pos.copyWithin(at, at + 1, len);
+    len--;
+  };
+  const out = new Array<number>(n);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.max(0, i - k), b = Math.min(n, i + k + 1);
+    while (hi < b) insert(hi++);
+    while (lo < a) remove(lo++);
+    if (!Number.isFinite(xs[i])) { out[i] = xs[i]; continue; }
+    const m = len >> 1;
+    out[i] = len % 2 ? val[m] : (val[m - 1] + val[m]) / 2;
+  }
+  return out;
+}
+
+function medianFenwick(xs: readonly number[], k: number): number[] {
+  const n = xs.length;
   // The windows' values ranked once: by value (NaN as +Infinity, -0 equal to 0), ties by position, which is exactly
   // the order the reference's stable sort gives each window. A Fenwick tree over the ranks holds the window; its
   // middle ranks are the median. O(n log n) instead of a sort per point.
@@ -51,7 +99,6 @@ export function runningMedian(xs: readonly number[], k: number): number[] {
     const len = hi - lo, m = len >> 1;
     out[i] = len % 2 ? valueAt[kth(m)] : (valueAt[kth(m - 1)] + valueAt[kth(m)]) / 2;
   }
-  if (n >= MEMO_MIN) memo = { input: Float64Array.from(xs), k, out: out.slice() };
   return out;
 }
 
@@ -135,13 +182,19 @@ export function localSlopes(lrs: readonly number[], ys: readonly number[], h = 0
 
 /** Taylor terms of exp(2uv) in denseSlopes: |2uv| <= 1.75 there, so the remainder is below 1e-14 of every weight. */
 const TERMS = 21;
+/** Taylor terms of exp(-2a delta) when a box's moments move to another box's centre: |2a delta| <= 1.5 (1e-17). */
+const SHIFT_TERMS = 22;
+/** Box moments kept: up to u^(TERMS + 1) after the move, which needs SHIFT_TERMS more powers of a. */
+const BOX_MOMENTS = TERMS + 2 + SHIFT_TERMS;
 
 /**
- * localSlopes' sums for a dense curve. Targets go in blocks one bandwidth wide around a centre c; with u, v the
- * source's and the target's distance from c in units of sqrt(2) h, each weight is
+ * localSlopes' sums for a dense curve. The LR axis is cut into boxes one bandwidth wide. The targets of a box share
+ * its centre c; with u, v the source's and the target's distance from c in units of sqrt(2) h, each weight is
  *   exp(-(u - v)^2) = exp(-v^2) * sum_n (2v)^n / n! * u^n exp(-u^2),
- * so the window's moments sum_k u^m exp(-u^2) (times 1 and y) give every sum of the regression. The window slides
- * over the block, adding and removing points, as the exact path does: same neighbours, same count.
+ * so the window's moments sum_k u^m exp(-u^2) (times 1 and y) give every sum of the regression. The window of a
+ * box's first target is gathered from the moments of the boxes it covers whole (each box's own moments, computed
+ * once and moved to c), plus its ends point by point; then it slides over the box, adding and removing points, as
+ * the exact path does: same neighbours, same count. About four passes over the points instead of eight.
  */
 function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los: Int32Array, his: Int32Array,
   out: number[], exactAt: (i: number) => number): void {
@@ -149,8 +202,63 @@ function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los
   const s = Math.SQRT2 * h;
   const finiteBefore = new Int32Array(n + 1);
   for (let k = 0; k < n; k++) finiteBefore[k + 1] = finiteBefore[k] + (Number.isFinite(ys[k]) ? 1 : 0);
+  // Boxes [x0 + b h, x0 + (b + 1) h): contiguous runs of points, as x is sorted. first[b] is the first point of b.
+  const x0 = x[0];
+  const boxOf = (k: number) => Math.floor((x[k] - x0) / h);
+  const boxes = boxOf(n - 1) + 1;
+  const first = new Int32Array(boxes + 1);
+  for (let k = 0, b = 0; b <= boxes; b++) { while (k < n && boxOf(k) < b) k++; first[b] = k; }
+  const centre = (b: number) => x0 + (b + 0.5) * h;
+  // Each box's moments about its own centre: MB[j] = sum a^j exp(-a^2), MC[j] = sum (y - yb) a^j exp(-a^2), with
+  // yb the box's first finite loss (the losses are taken relative to it, as the window's are to its y0).
+  const J = BOX_MOMENTS;
+  const MB = new Float64Array(boxes * J), MC = new Float64Array(boxes * J), yb = new Float64Array(boxes);
+  let widestBox = 0;
+  for (let b = 0; b < boxes; b++) widestBox = Math.max(widestBox, first[b + 1] - first[b]);
+  const U = new Float64Array(widestBox), Z = new Float64Array(widestBox), P = new Float64Array(widestBox);
+  for (let b = 0; b < boxes; b++) {
+    const c = centre(b), at = b * J;
+    for (let k = first[b]; k < first[b + 1]; k++) if (Number.isFinite(ys[k])) { yb[b] = ys[k]; break; }
+    // Power by power over the box's points (each sum in a register), not point by point.
+    let len = 0;
+    for (let k = first[b]; k < first[b + 1]; k++) {
+      const y = ys[k];
+      if (!Number.isFinite(y)) continue;
+      const u = (x[k] - c) / s;
+      U[len] = u; Z[len] = y - yb[b]; P[len] = Math.exp(-u * u); len++;
+    }
+    for (let jj = 0; jj < J; jj++) {
+      let sb = 0, sc = 0;
+      for (let q = 0; q < len; q++) { const p = P[q]; sb += p; sc += p * Z[q]; P[q] = p * U[q]; }
+      MB[at + jj] = sb; MC[at + jj] = sc;
+    }
+  }
+  // Moving a box d boxes away to the centre c: with u = a + delta, u^m exp(-u^2) =
+  // exp(-delta^2) exp(-a^2) (a + delta)^m exp(-2 a delta), so B[m] = sum_j K[m][j] MB[j].
+  const moves = new Map<number, Float64Array>();
+  const move = (d: number) => {
+    let K = moves.get(d);
+    if (K) return K;
+    K = new Float64Array((TERMS + 2) * J);
+    const delta = (d * h) / s, e = Math.exp(-delta * delta);
+    const shift = new Float64Array(SHIFT_TERMS + 1); // (-2 delta)^p / p!
+    shift[0] = 1;
+    for (let p = 1; p <= SHIFT_TERMS; p++) shift[p] = (shift[p - 1] * -2 * delta) / p;
+    const binom = new Float64Array(TERMS + 2);
+    for (let m = 0; m < TERMS + 2; m++) {
+      for (let q = m; q > 0; q--) binom[q] += binom[q - 1];
+      binom[0] = 1;
+      for (let q = 0; q <= m; q++) {
+        const bq = e * binom[q] * delta ** (m - q);
+        for (let p = 0; p <= SHIFT_TERMS && q + p < J; p++) K[m * J + q + p] += bq * shift[p];
+      }
+    }
+    moves.set(d, K);
+    return K;
+  };
   // B[m] = sum u^m exp(-u^2), m = 0..TERMS+1; C[m] = sum (y - y0) u^m exp(-u^2), m = 0..TERMS.
-  const B = new Float64Array(TERMS + 2), C = new Float64Array(TERMS + 1), a = new Float64Array(TERMS);
+  const B = new Float64Array(TERMS + 2), C = new Float64Array(TERMS + 1);
+  const twoOver = Float64Array.from({ length: TERMS + 1 }, (_, m) => (m ? 2 / m : 0));
   let c = 0, y0 = 0;
   const term = (k: number, sign: number) => {
     const y = ys[k];
@@ -161,34 +269,42 @@ function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los
     for (let m = 0; m <= TERMS; m++) { B[m] += p; C[m] += p * z; p *= u; }
     B[TERMS + 1] += p;
   };
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j < n && x[j] <= x[i] + h) j++;
-    c = x[i] + h / 2;
-    y0 = 0;
-    for (let k = i; k < j; k++) if (Number.isFinite(ys[k])) { y0 = ys[k]; break; }
+  for (let tb = 0; tb < boxes; tb++) {
+    const i = first[tb], j = first[tb + 1];
+    if (i === j) continue;
+    c = centre(tb);
+    y0 = yb[tb];
     B.fill(0); C.fill(0);
     let lo = los[i], hi = his[i];
-    for (let k = lo; k <= hi; k++) {
-      // term(k, 1), inlined: this loop is most of the work.
-      const y = ys[k];
-      if (!Number.isFinite(y)) continue;
-      const u = (x[k] - c) / s;
-      const z = y - y0;
-      let p = Math.exp(-u * u);
-      for (let m = 0; m <= TERMS; m++) { B[m] += p; C[m] += p * z; p *= u; }
-      B[TERMS + 1] += p;
+    // The boxes wholly inside [lo, hi], then the points at either end that are not in one.
+    let bFirst = boxOf(lo), bLast = boxOf(hi);
+    if (first[bFirst] < lo) bFirst++;
+    if (first[bLast + 1] - 1 > hi) bLast--;
+    if (bFirst <= bLast) {
+      for (let b = bFirst; b <= bLast; b++) {
+        if (first[b] === first[b + 1]) continue;
+        const K = move(b - tb), at = b * J, shiftY = yb[b] - y0;
+        for (let m = 0; m < TERMS + 2; m++) {
+          let sb = 0, sc = 0;
+          const row = m * J;
+          for (let q = 0; q < J; q++) { const kq = K[row + q]; sb += kq * MB[at + q]; sc += kq * MC[at + q]; }
+          B[m] += sb;
+          if (m <= TERMS) C[m] += sc + shiftY * sb;
+        }
+      }
+      for (let k = lo; k < first[bFirst]; k++) term(k, 1);
+      for (let k = first[bLast + 1]; k <= hi; k++) term(k, 1);
+    } else {
+      for (let k = lo; k <= hi; k++) term(k, 1);
     }
     for (let t = i; t < j; t++) {
       while (hi < his[t]) term(++hi, 1);
       while (lo < los[t]) term(lo++, -1);
       if (!Number.isFinite(ys[t]) || finiteBefore[hi + 1] - finiteBefore[lo] < 2) continue;
       const v = (x[t] - c) / s;
-      a[0] = Math.exp(-v * v);
-      for (let m = 1; m < TERMS; m++) a[m] = (a[m - 1] * 2 * v) / m;
       let sw = 0, swt = 0, swtt = 0, swz = 0, swtz = 0;
-      for (let m = 0; m < TERMS; m++) {
-        const am = a[m];
+      // am = exp(-v^2) (2v)^m / m!
+      for (let m = 0, am = Math.exp(-v * v); m < TERMS; am *= v * twoOver[++m]) {
         sw += am * B[m]; swt += am * B[m + 1]; swtt += am * B[m + 2]; swz += am * C[m]; swtz += am * C[m + 1];
       }
       swt *= s; swtt *= s * s; swtz *= s;
@@ -196,7 +312,6 @@ function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los
       // Almost no spread of LRs in the window: too much cancellation for the expansion, so sum this one exactly.
       out[t] = sxx > 1e-9 * swtt ? (swtz - (swt * swz) / sw) / sxx : exactAt(t);
     }
-    i = j;
   }
 }
 

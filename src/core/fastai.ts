@@ -76,13 +76,12 @@ export interface Trimmed {
 export function trimForSuggestions(lrs: readonly number[], smoothed: readonly number[], numIter: number): Trimmed {
   const start = Math.floor(numIter / 10);
   const end = Math.max(0, lrs.length - 5);
-  let t = smoothed.slice(start, end).map(f32);
-  let l = lrs.slice(start, end).map(f32);
-  const nan = t.findIndex((x) => Number.isNaN(x));
-  if (nan >= 0) {
-    t = t.slice(0, nan);
-    l = l.slice(0, nan);
-  }
+  // Up to the first NaN (plain loops: a million-point curve is trimmed in milliseconds).
+  let stop = start;
+  while (stop < end && !Number.isNaN(f32(smoothed[stop]))) stop++;
+  const len = Math.max(0, stop - start);
+  const t = new Array<number>(len), l = new Array<number>(len);
+  for (let i = 0; i < len; i++) { t[i] = f32(smoothed[start + i]); l[i] = f32(lrs[start + i]); }
   return { lrs: l, losses: t, offset: start };
 }
 
@@ -93,17 +92,13 @@ export function valley(lrs: readonly number[], losses: readonly number[]): Fasta
   // loss ranks, from the top). The first point to reach a new longest wins, exactly as fastai's double loop picks it.
   const n = losses.length;
   if (n < 1) return 'no points left after trimming';
-  const sorted = Float64Array.from(losses).sort();
-  const m = sorted.length;
+  const { below, upTo } = tieGroups(losses);
+  const m = n;
   const tree = new Int32Array(m + 1);
   let maxStart = 0, maxEnd = 0, longest = 1;
   for (let i = 0; i < n; i++) {
-    const v = losses[i];
-    if (v !== v) continue; // NaN: never below or above anything (fastai's comparisons are all false)
-    let a = 0, b = m;
-    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v) a = mid + 1; else b = mid; }
-    let c = a, d = m;
-    while (c < d) { const mid = (c + d) >> 1; if (sorted[mid] <= v) c = mid + 1; else d = mid; }
+    if (losses[i] !== losses[i]) continue; // NaN: never below or above anything (fastai's comparisons are all false)
+    const a = below[i], c = upTo[i];
     let best = 0;
     for (let k = m - c; k > 0; k -= k & -k) if (tree[k] > best) best = tree[k];
     const lds = best + 1;
@@ -114,6 +109,56 @@ export function valley(lrs: readonly number[], losses: readonly number[]): Fasta
   const idx = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
   if (idx < 0 || idx >= n) return 'the curve has no valley';
   return { lr: lrs[idx], index: idx };
+}
+
+const PACK = 2 ** 21;
+const f32Bits = new Uint32Array(new Float32Array(1).buffer);
+
+/**
+ * For every value, how many values are below it and how many are at most it (NaN: neither; it sorts last). When
+ * every value is a float32 (fastai's losses are) and there are fewer than 2^21, one sort of packed keys (the
+ * float32's order bits above the index: exact in a double) gives it; otherwise a sort and two binary searches each.
+ */
+function tieGroups(values: readonly number[]): { below: Int32Array; upTo: Int32Array } {
+  const n = values.length;
+  const below = new Int32Array(n), upTo = new Int32Array(n);
+  const packable = n < PACK && values.every((v) => v !== v || f32(v) === v);
+  if (packable) {
+    const keys = new Float64Array(n);
+    const view = new Float32Array(f32Bits.buffer);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      let order: number;
+      if (v !== v) order = 0xffffffff;
+      else {
+        view[0] = v === 0 ? 0 : v;
+        const u = f32Bits[0];
+        order = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+      }
+      keys[i] = order * PACK + i;
+    }
+    keys.sort();
+    for (let r = 0; r < n;) {
+      const group = Math.floor(keys[r] / PACK);
+      if (values[keys[r] % PACK] !== values[keys[r] % PACK]) break;
+      let g = r;
+      while (g < n && Math.floor(keys[g] / PACK) === group) g++;
+      for (let q = r; q < g; q++) { const i = keys[q] % PACK; below[i] = r; upTo[i] = g; }
+      r = g;
+    }
+    return { below, upTo };
+  }
+  const sorted = Float64Array.from(values).sort();
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== v) continue;
+    let a = 0, b = n;
+    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v) a = mid + 1; else b = mid; }
+    let c = a, d = n;
+    while (c < d) { const mid = (c + d) >> 1; if (sorted[mid] <= v) c = mid + 1; else d = mid; }
+    below[i] = a; upTo[i] = c;
+  }
+  return { below, upTo };
 }
 
 /** numpy.gradient with unit spacing and first-order edges, in float32. */

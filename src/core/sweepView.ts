@@ -197,7 +197,7 @@ export function curveCsv(r: SweepRecord): string {
   const a = analyzeRecord(r);
   const hasVal = r.points.some((p) => p.valLoss !== undefined);
   const head = ['iteration', 'lr', 'loss', 'smoothed_loss', 'slope_per_decade', ...(hasVal ? ['val_loss'] : [])];
-  const lines = r.points.map((p, i) => [p.iteration, p.lr, p.loss, a.smoothed[i], a.points[i]?.slope ?? '', ...(hasVal ? [p.valLoss ?? ''] : [])].join(','));
+  const lines = r.points.map((p, i) => [p.iteration, p.lr, p.loss, a.smoothed[i], a.slopes[i] ?? '', ...(hasVal ? [p.valLoss ?? ''] : [])].join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 

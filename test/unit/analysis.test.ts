@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { analyzeCurve, isSuggestion, localSlopes } from '../../src/core/analysis';
+import { analyzeCurve, explainRegion, isSuggestion, localSlopes } from '../../src/core/analysis';
 import { scheduleLr, smoothLosses, stopIndex } from '../../src/core/fastai';
 import { parseCurve } from '../../src/cli/suggest';
 
@@ -79,7 +79,7 @@ describe('steepest slope and minimum point (ours)', () => {
     assert.ok(isSuggestion(s));
     // Smoothing (beta 0.98) lags the curve by several steps; the inflection of the raw curve is at 1e-3.
     assert.ok(s.lr > 1e-4 && s.lr < 1e-2, `steepest at ${s.lr}`);
-    assert.ok(a.points[s.index].region === 'falling-fast');
+    assert.ok(a.regions[s.index] === 'falling-fast');
     assert.match(s.explanation, /falls fastest/);
   });
   it('minimum point is the lowest smoothed loss and its explanation says not to pick it', () => {
@@ -114,13 +114,13 @@ describe('steepest slope and minimum point (ours)', () => {
   it('every point gets a slope and an explanation; regions go flat -> falling -> rising/diverging', () => {
     const a = analyzeCurve(lrs, sigmoidCurve);
     const recorded = a.stop.reason === 'stop-factor' ? a.stop.index + 1 : n;
-    const regions = a.points.slice(0, recorded).map((p) => p.region);
-    assert.ok(a.points.every((p) => p.explanation.length > 10));
+    const regions = a.regions.slice(0, recorded);
+    assert.ok(a.regions.every((r, i) => explainRegion(r, a.slopes[i]).length > 10));
     assert.strictEqual(regions[5], 'flat');
     const firstFast = regions.indexOf('falling-fast');
     const lastUp = Math.max(regions.lastIndexOf('rising'), regions.lastIndexOf('diverging'));
     assert.ok(firstFast > 0 && lastUp > firstFast, regions.join(','));
-    assert.ok(a.points.some((p) => p.region === 'flattening'));
+    assert.ok(a.regions.includes('flattening'));
   });
   it('a 2-point curve gives reasons, never an exception', () => {
     const a = analyzeCurve([1e-7, 1e-6], [2.3, 400]);

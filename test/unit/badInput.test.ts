@@ -237,7 +237,7 @@ describe('the analysis is O(n log n): same results, long curves in bounded time'
         const r = rnd();
         return r < 0.05 ? NaN : r < 0.08 ? Infinity : r < 0.1 ? -Infinity : r < 0.15 ? 0 : r < 0.18 ? -0 : trial % 2 ? Math.round(rnd() * 4) : rnd() * 3;
       });
-      const k = Math.floor(rnd() * 30);
+      const k = trial % 4 === 0 ? 49 + Math.floor(rnd() * 100) : Math.floor(rnd() * 30); // both of runningMedian's paths
       assert.ok(same(runningMedian(ys, k), runningMedianReference(ys, k)), `median n=${n} k=${k}`);
       const lrs = Array.from({ length: n }, (_, i) => 1e-7 * Math.pow(10, ((rnd() * 10 + 0.01) * i) / n));
       if (trial % 3 === 0) for (let i = 1; i < n; i++) if (rnd() < 0.1) lrs[i] = lrs[i - 1];
@@ -246,11 +246,41 @@ describe('the analysis is O(n log n): same results, long curves in bounded time'
       assert.ok(same(localSlopes(shuffled, ys), localSlopesReference(shuffled, ys)), 'decreasing LRs: the definition itself');
     }
   });
+  it("fastai's valley in O(n log n) picks what fastai's double loop picks (float32 and double losses, NaN, ±Infinity, ±0, ties)", () => {
+    /** fastai/callback/schedule.py valley, loop for loop. */
+    const reference = (lrs: number[], losses: number[]) => {
+      const n = losses.length, lds = new Array<number>(n).fill(1);
+      let maxStart = 0, maxEnd = 0;
+      for (let i = 1; i < n; i++) {
+        for (let j = 0; j < i; j++) {
+          if (losses[i] < losses[j] && lds[i] < lds[j] + 1) lds[i] = lds[j] + 1;
+          if (lds[maxEnd] < lds[i]) { maxEnd = i; maxStart = maxEnd - lds[maxEnd]; }
+        }
+      }
+      const sections = (maxEnd - maxStart) / 3;
+      const idx = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
+      return idx >= 0 && idx < n ? lrs[idx] : undefined;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rnd() * 200);
+      const float32 = trial % 2 === 0;
+      const losses = Array.from({ length: n }, () => {
+        const r = rnd();
+        const v = r < 0.04 ? NaN : r < 0.06 ? Infinity : r < 0.08 ? -Infinity : r < 0.12 ? 0 : r < 0.15 ? -0 : trial % 3 ? Math.round(rnd() * 6) / 2 : 3 - rnd() * 2;
+        return float32 ? Math.fround(v) : v;
+      });
+      const lrs = losses.map((_, i) => 1e-7 * 10 ** (i / 20));
+      const got = valley(lrs, losses);
+      assert.strictEqual(typeof got === 'string' ? undefined : got.lr, reference(lrs, losses), `trial ${trial} (${float32 ? 'float32' : 'double'})`);
+    }
+  });
   it('on a dense curve the slopes from the expansion agree with the pairwise sums to rounding', () => {
     for (const decades of [0.5, 2, 8, 12]) {
       const { lrs, losses } = curve(4000, decades);
+      if (decades === 2) for (let i = 0; i < losses.length; i += 37) losses[i] = i % 2 ? NaN : Infinity; // gaps in the sums
+      if (decades === 8) for (let i = 1; i < lrs.length; i += 53) lrs[i] = lrs[i - 1]; // repeated LRs
       const exact = localSlopes(lrs, losses, 0.2, Infinity), dense = localSlopes(lrs, losses, 0.2, 0);
-      exact.forEach((v, i) => assert.ok(Math.abs(v - dense[i]) < 1e-12 * Math.max(1, Math.abs(v)), `${decades} decades, point ${i}: ${v} vs ${dense[i]}`));
+      exact.forEach((v, i) => assert.ok(Object.is(v, dense[i]) || Math.abs(v - dense[i]) < 1e-12 * Math.max(1, Math.abs(v)), `${decades} decades, point ${i}: ${v} vs ${dense[i]}`));
     }
   });
   it('200,000 points: median and slopes (minutes each at the old O(n^2) speed)', () => {
