@@ -37,12 +37,17 @@ const argv = process.argv.slice(2);
 let only = null;
 let jsonOut = null;
 let verbose = false;
+let set = 'design';
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--only') only = argv[++i];
+  else if (argv[i] === '--set') set = argv[++i];
   else if (argv[i] === '--json') jsonOut = argv[++i];
   else if (argv[i] === '--verbose') verbose = true;
-  else { console.error(`unknown argument ${argv[i]}\nusage: node bench/locate/score.js [--only SUBSTRING] [--json OUT.json] [--verbose]`); process.exit(2); }
+  else { console.error(`unknown argument ${argv[i]}\nusage: node bench/locate/score.js [--set design|holdout|all] [--only SUBSTRING] [--json OUT.json] [--verbose]`); process.exit(2); }
 }
+if (!['design', 'holdout', 'all'].includes(set)) { console.error(`--set is ${set}; expected design, holdout or all`); process.exit(2); }
+/** The design corpus (the locator was tuned on it) and the held-out one (scored once the locator was frozen). */
+const MANIFESTS = { design: ['files.json', 'notebooks.json'], holdout: ['holdout/files.json', 'holdout/notebooks.json'] };
 
 function loadManifest(name) {
   const p = path.join(HERE, name);
@@ -361,11 +366,23 @@ function applyCheck(entry, absFile) {
     if (!res.subarray(0, prefix.length).equals(prefix)) return { ok: false, why: `bytes before the literal changed (${firstDiff(res, prefix)})` };
     if (!res.subarray(res.length - suffix.length).equals(suffix)) return { ok: false, why: 'bytes after the literal changed', detail: r.stdout.trim() };
     const mid = res.subarray(prefix.length, res.length - suffix.length).toString('utf8');
-    if (!NUMBER_RE.test(mid) || Math.abs(Number(mid.replace(/_/g, '')) - NEW_LR) > 1e-12) return { ok: false, why: `replacement ${JSON.stringify(mid)} is not the literal ${NEW_LR}` };
+    // The first number of a product of constants (`5e-4 * 1024 / 512`) is written so that the product is the LR.
+    const factor = factorAt(absFile, e);
+    const want = NEW_LR / factor;
+    if (!NUMBER_RE.test(mid) || Math.abs(Number(mid.replace(/_/g, '')) - want) > 1e-12 * Math.max(1, want)) return { ok: false, why: `replacement ${JSON.stringify(mid)} is not the literal ${want}` };
     return { ok: true, replacement: mid };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The factor locate reports for the literal at the expected position (1 when it has none). */
+function factorAt(absFile, e) {
+  const r = runCli(['locate', absFile, '--json']);
+  try {
+    const hit = JSON.parse(r.stdout).find((c) => c.line === e.line && c.column === e.column && (e.cell === undefined || c.cell === e.cell));
+    return hit && hit.factor ? hit.factor : 1;
+  } catch { return 1; }
 }
 
 function firstDiff(a, b) {
@@ -395,8 +412,7 @@ function context(absFile, e) {
 // main
 function main() {
   const entries = [
-    ...loadManifest('files.json').map((x) => ({ ...x, manifest: 'files.json' })),
-    ...loadManifest('notebooks.json').map((x) => ({ ...x, manifest: 'notebooks.json' })),
+    ...(set === 'all' ? [...MANIFESTS.design, ...MANIFESTS.holdout] : MANIFESTS[set]).flatMap((m) => loadManifest(m).map((x) => ({ ...x, manifest: m }))),
   ].filter((x) => !only || x.file.includes(only));
 
   let firstOk = 0; let anyOk = 0; let csHits = 0; let csFiles = 0; let applyOk = 0; let applyN = 0;

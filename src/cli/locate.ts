@@ -24,6 +24,7 @@
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
 import { applyLearningRate, languageOf, locateLearningRates, type LrLiteral } from '../core/locate';
+import { formatLr } from '../core/format';
 
 type Printer = (s: string) => void;
 
@@ -97,7 +98,13 @@ function table(list: LrLiteral[]): string[] {
   const pos = list.map((c, i) => `${cells[i].padEnd(wCell)}${wCell ? '  ' : ''}${c.line}:${c.column}`);
   const wPos = Math.max(...pos.map((s) => s.length));
   const wKey = Math.max(...list.map((c) => c.key.length));
-  return list.map((c, i) => `  ${pos[i].padEnd(wPos)}  ${c.key.padEnd(wKey)}  ${c.text}${i === 0 && list.length > 1 ? '  (recommended)' : ''}`);
+  return list.map((c, i) => `  ${pos[i].padEnd(wPos)}  ${c.key.padEnd(wKey)}  ${c.text}${productNote(c)}${i === 0 && list.length > 1 ? '  (recommended)' : ''}`);
+}
+
+/** What the rest of a product does to the literal: ` (x 2 = 1e-3)`, ` (times names: the base LR)`. */
+function productNote(c: LrLiteral): string {
+  if (c.factor) return `  (x ${formatLr(c.factor, 6)} = ${formatLr(c.value, 6)}: apply writes it so the product is the LR)`;
+  return c.product ? '  (the first number of a product with names: written as given)' : '';
 }
 
 export async function locateCommand(args: string[], out: Printer, err: Printer = stderr): Promise<number> {
@@ -117,7 +124,10 @@ export async function locateCommand(args: string[], out: Printer, err: Printer =
     if ('error' in r) { err(`lr-finder locate: ${r.error}`); return 2; }
     const list = locateLearningRates(file, r.text);
     if (json) {
-      out(JSON.stringify(list.map((c) => ({ file, cell: c.cell, line: c.line, column: c.column, key: c.key, text: c.text, value: c.value })), null, 2));
+      out(JSON.stringify(list.map((c) => ({
+        file, cell: c.cell, line: c.line, column: c.column, key: c.key, text: c.text, value: c.value,
+        ...(c.factor ? { factor: c.factor } : {}), ...(c.product ? { product: true } : {}),
+      })), null, 2));
     }
     if (list.length === 0) {
       err(`lr-finder locate: no learning-rate literal found in ${file} (looked for numbers assigned to lr, learning_rate, learningRate, max_lr, ...)`);
@@ -267,7 +277,7 @@ export async function applyCommand(args: string[], out: Printer, err: Printer = 
     }
     if (note) err(note);
     const at = target.cell === undefined ? `${file}:${target.line}:${target.column}` : `${file} cell ${target.cell} ${target.line}:${target.column}`;
-    out(`${at} ${target.key}: ${target.text} -> ${edit.replacement}${edit.text === r.text ? ' (unchanged)' : ''}`);
+    out(`${at} ${target.key}: ${target.text} -> ${edit.replacement}${target.factor ? ` (x ${formatLr(target.factor, 6)} = ${formatLr(lr, 6)})` : ''}${edit.text === r.text ? ' (unchanged)' : ''}`);
     return 0;
   } catch (e) {
     err(`lr-finder apply: ${(e as Error)?.message ?? e}`);

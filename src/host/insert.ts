@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engines/tfjs/config';
 import { formatLr, roundSignificant } from '../core/format';
-import { formatLikeOriginal, languageOf, locateLearningRates, relocate, type LrLiteral } from '../core/locate';
+import { formatLikeOriginal, languageOf, locateLearningRates, relocate, replacementFor, type LrLiteral } from '../core/locate';
 import type { ScriptSummary } from '../core/protocol';
 import { findOptionValue, locateLaunchArg } from '../core/argsLiteral';
 import { constructedLrs, lrFromCommandLine, rankCandidates, type Candidate } from '../core/scriptTarget';
@@ -185,7 +185,7 @@ async function writeArgument(option: string, rounded: number, opts: WriteOptions
 /** Confirm, locate the literal again in the current text, and write it as one edit; then show it. */
 async function writeLiteral(doc: vscode.TextDocument, literal: LrLiteral, rounded: number, opts: WriteOptions): Promise<InsertResult> {
   const name = path.basename(doc.fileName);
-  const newText = formatLikeOriginal(literal.text, rounded);
+  const newText = replacementFor(literal, rounded);
   if (opts.confirm) {
     const answer = await vscode.window.showInformationMessage(
       `Set ${literal.key} to ${newText} in ${name}:${literal.line}?`,
@@ -199,10 +199,11 @@ async function writeLiteral(doc: vscode.TextDocument, literal: LrLiteral, rounde
   const range = new vscode.Range(doc.positionAt(current.offset), doc.positionAt(current.offset + current.length));
   if (doc.getText(range) !== current.text) return { ok: false, text: `${name} changed while writing; nothing was written. Try again.` };
   const edit = new vscode.WorkspaceEdit();
-  edit.replace(doc.uri, range, formatLikeOriginal(current.text, rounded));
+  const replacement = replacementFor(current, rounded);
+  edit.replace(doc.uri, range, replacement);
   if (!(await vscode.workspace.applyEdit(edit))) return { ok: false, text: `VS Code refused the edit to ${name}; nothing was written.` };
-  const written = new vscode.Range(range.start, doc.positionAt(current.offset + formatLikeOriginal(current.text, rounded).length));
+  const written = new vscode.Range(range.start, doc.positionAt(current.offset + replacement.length));
   const column = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === doc.uri.toString())?.viewColumn ?? vscode.ViewColumn.One;
   await vscode.window.showTextDocument(doc, { viewColumn: column, selection: written, preserveFocus: false });
-  return { ok: true, text: `Wrote ${formatLikeOriginal(current.text, rounded)} to ${name}:${current.line} (${current.key}, was ${current.text}).` };
+  return { ok: true, text: `Wrote ${replacement} to ${name}:${current.line} (${current.key}, was ${current.text}).` };
 }

@@ -9,7 +9,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatLr } from '../core/format';
-import { formatLikeOriginal, locateInNotebookCell, relocateAmong, type LrLiteral } from '../core/locate';
+import { locateInNotebookCell, relocateAmong, replacementFor, type LrLiteral } from '../core/locate';
 import type { InsertResult, WriteOptions } from './insert';
 
 /** The notebook at `uri` when it is an .ipynb that VS Code can open as a notebook; undefined otherwise. */
@@ -61,7 +61,7 @@ export async function insertIntoNotebook(notebook: vscode.NotebookDocument, roun
  */
 export async function writeNotebookLiteral(notebook: vscode.NotebookDocument, literal: LrLiteral, rounded: number, opts: WriteOptions): Promise<InsertResult> {
   const name = path.basename(notebook.uri.fsPath);
-  const newText = formatLikeOriginal(literal.text, rounded);
+  const newText = replacementFor(literal, rounded);
   if (opts.confirm) {
     const answer = await vscode.window.showInformationMessage(
       `Set ${literal.key} to ${newText} in ${name}, ${cellName(notebook, literal.cell ?? 0)}, line ${literal.line}?`,
@@ -75,7 +75,7 @@ export async function writeNotebookLiteral(notebook: vscode.NotebookDocument, li
   const doc = cell.document;
   const range = new vscode.Range(doc.positionAt(current.offset), doc.positionAt(current.offset + current.length));
   if (doc.getText(range) !== current.text) return { ok: false, text: `${name} changed while writing; nothing was written. Try again.` };
-  const replacement = formatLikeOriginal(current.text, rounded);
+  const replacement = replacementFor(current, rounded);
   const edit = new vscode.WorkspaceEdit();
   edit.replace(doc.uri, range, replacement);
   if (!(await vscode.workspace.applyEdit(edit))) return { ok: false, text: `VS Code refused the edit to ${name}; nothing was written.` };

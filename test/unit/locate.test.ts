@@ -111,7 +111,6 @@ describe('locate: Python', () => {
       [21, 31, 'lr', '5e-4', 5e-4],
       [7, 57, 'torch.optim.SGD()', '0.1', 0.1],
       [8, 32, 'tf.keras.optimizers.Adam()', '1e-3', 1e-3],
-      [2, 54, 'learning_rate', '1E-3', 1e-3],
       [3, 19, 'self.lr', '0.001', 0.001],
       [9, 66, '--learning-rate', '.01', 0.01],
       [10, 12, 'lr', '3e-4', 3e-4],
@@ -121,8 +120,9 @@ describe('locate: Python', () => {
       [14, 33, 'lr', '1e-3', 1e-3],
       [18, 13, 'lr', '0.1', 0.1],
       [19, 21, 'lr', '1e-4', 1e-4],
-      [20, 14, 'lr', '0.01', 0.01],
+      [2, 54, 'learning_rate', '1E-3', 1e-3], // a signature's default: what a call overrides
       [17, 57, 'max_lr', '0.01', 0.01],
+      [20, 14, 'lr', '0.01', 0.01],
     ]);
   });
 
@@ -143,9 +143,69 @@ describe('locate: Python', () => {
     ]);
   });
 
+  it('takes the first number of a product: with constants, the product is the value and apply keeps it so', () => {
+    const src = [
+      "optimizer = dict(type='AdamW', lr=5e-4 * 1024 / 512)",     // 1
+      'config.lr = (0.1 / 256) * config.input.batch_size',        // 2
+      'lr = 1e-3 * world_size',                                    // 3
+      '',
+    ].join('\n');
+    const list = locateLearningRates('p.py', src);
+    assert.deepStrictEqual(list.map((c) => [c.line, c.column, c.key, c.text, c.value, c.factor, c.product]), [
+      [1, 35, 'lr', '5e-4', 1e-3, 2, undefined],
+      [2, 14, 'config.lr', '0.1', 0.1, undefined, true],
+      [3, 6, 'lr', '1e-3', 1e-3, undefined, true],
+    ]);
+    const edit = applyLearningRate(src, list[0], 3e-3);
+    assert.strictEqual(edit.text.split('\n')[0], "optimizer = dict(type='AdamW', lr=1.5e-3 * 1024 / 512)");
+    assert.strictEqual(applyLearningRate(src, list[1], 0.2).text.split('\n')[1], 'config.lr = (0.2 / 256) * config.input.batch_size');
+  });
+
+  it('reads what practitioners write besides lr =: tuples, step_size, hand-written SGD, eta, schedules, help texts, their own functions', () => {
+    const src = [
+      'lr, num_epochs = 0.01, 5',                                                    // 1
+      'latent_dim, lr, epochs = 100, 0.005, 20',                                      // 2
+      'step_size = 0.001',                                                            // 3
+      'scheduler = StepLR(opt, step_size=30, gamma=0.1)',                            // 4
+      'p.data.add_(-0.1 * p.grad)',                                                  // 5
+      'param = {"max_depth": 2, "eta": 1, "objective": "binary:logistic"}',          // 6
+      'sched = tf.keras.optimizers.schedules.InverseTimeDecay(0.001, decay_steps=10)', // 7
+      "parser.add_argument('--blr', type=float, default=1e-3, metavar='LR', help='base lr')", // 8
+      "parser.add_argument('--wd', type=float, default=0.05, help='weight decay of the learning rate')", // 9
+      'def train_fine_tuning(net, learning_rate, batch_size=128):', '    pass',     // 10, 11
+      'train_fine_tuning(finetune_net, 5e-5)',                                        // 12
+      'args = TrainingArguments("out", learning_rate=2e-5)',                          // 13
+      'a, lr = 1, 0.1',                                                               // 14
+      '',
+    ].join('\n');
+    assert.deepStrictEqual(locate('m.py', src), [
+      [13, 47, 'learning_rate', '2e-5', 2e-5], // TrainingArguments configures the optimizer
+      [1, 18, 'lr', '0.01', 0.01],
+      [2, 31, 'lr', '0.005', 0.005],
+      [14, 12, 'lr', '0.1', 0.1],
+      [12, 33, 'train_fine_tuning(learning_rate)', '5e-5', 5e-5],
+      [7, 56, 'tf.keras.optimizers.schedules.InverseTimeDecay()', '0.001', 0.001],
+      [8, 50, '--blr', '1e-3', 1e-3],
+      [6, 33, 'eta', '1', 1], // 85, less 15 for an LR of 1 or more
+      [3, 13, 'step_size', '0.001', 0.001],
+      [5, 14, 'p.grad step', '0.1', 0.1],
+    ]);
+  });
+
+  it("ranks the fit after an lr_find() above the others, and an LR of 1 or more below them", () => {
+    const src = [
+      'learn = Learner(dls, model, lr=1e-2)', 'learn.fit_one_cycle(1, 3e-3)', 'learn.lr_find()', 'learn.fit_one_cycle(5, 1e-3)',
+      'learn.fit_one_cycle(2, 1e-4)', 'cfg = dict(lr=1)', '',
+    ].join('\n');
+    assert.deepStrictEqual(locate('f.py', src).map((r) => r.slice(0, 4)), [
+      [4, 24, 'learn.fit_one_cycle()', '1e-3'], [1, 32, 'lr', '1e-2'], [2, 24, 'learn.fit_one_cycle()', '3e-3'],
+      [5, 24, 'learn.fit_one_cycle()', '1e-4'], [6, 15, 'lr', '1'],
+    ]);
+  });
+
   it('never takes expressions, negatives, zero, hex, complex, comparisons or augmented assignments', () => {
     const src = [
-      'x = f(lr=-0.1)', 'lr = 1e-3 * world_size', 'lr = 0.1 if big else 0.01', 'ok = lr == 0.1', 'lr *= 0.1',
+      'x = f(lr=-0.1)', 'lr = world_size * 1e-3', 'lr = 0.1 + 1e-3', 'lr = 0.5 * (1 + cos)', 'lr = 0.1 if big else 0.01', 'ok = lr == 0.1', 'lr *= 0.1',
       'lr = 0x10', 'lr = 1j', 'lr = 0', 'lr = 0.0', 'lr = (0.5)', 'f = lambda lr=0.3: lr', 'lr = args.lr or 0.1',
       'lr = [0.1, 0.01]', 'for lr in (0.1, 0.01): pass', 'if lr > 0.1: pass', 'lr = -1e-3', 'lrs = {0.1: "a", lr: 0.2}',
       'x[lr:0.5]', 'scheduler = StepLR(opt, step_size=30, gamma=0.1)', '',
@@ -287,6 +347,7 @@ describe('locate: JSON', () => {
       [1, 70, 'nested.optimizer.learningRate', '1e-3', 1e-3],
       [1, 8, 'lr', '0.1', 0.1],
       [2, 56, 'groups[0].lr', '2e-3', 2e-3],
+      [2, 32, 'peak_lr[0]', '0.1', 0.1], // a list of one LR (fairseq's lr: [0.0005])
     ]);
   });
 });
@@ -324,16 +385,23 @@ describe('locate: JavaScript / TypeScript', () => {
       [4, 30, 'learning_rate', '1e-3', 1e-3],
       [5, 34, 'learningRate', '0.04', 0.04],
       [5, 62, 'lr', '5e-3', 5e-3],
-      [6, 17, 'lr', '0.006', 0.006],
       [8, 6, 'lr', '0.008', 0.008],
+      [6, 17, 'lr', '0.006', 0.006], // a signature's default
     ]);
+  });
+
+  it("reads argparse.js options: parser.addArgument('--learningRate', {defaultValue: 1e-2})", () => {
+    const src = "parser.addArgument('--learningRate', {\n  type: 'float',\n  defaultValue: 1e-2,\n  help: 'Learning rate',\n});\n"
+      + "parser.addArgument('--beta1', {type: 'float', defaultValue: 0.5, help: 'Adam beta1: the learning rate of the mean'});\n"
+      + "parser.addArgument('--gLr', {type: 'float', defaultValue: 2e-4, help: 'The learning rate of the generator.'});\n";
+    assert.deepStrictEqual(locate('train.js', src), [[3, 17, '--learningRate', '1e-2', 1e-2], [7, 59, '--gLr', '2e-4', 2e-4]]);
   });
 
   it('never takes ternaries, expressions, BigInts, hex, template expressions or regex contents', () => {
     const src = [
-      'const d = flag ? lr : 0.7;', 'lr = 0.01 * 2;', 'const t = `${ {lr: 0.8}.lr } lr = 0.9`;', 'const r = x / 2 / lr; const q = /lr = 0.3/;',
+      'const d = flag ? lr : 0.7;', 'lr = 0.01 + 2;', 'const t = `${ {lr: 0.8}.lr } lr = 0.9`;', 'const r = x / 2 / lr; const q = /lr = 0.3/;',
       'const b = { lr: 1n, learningRate: 0x1 };', 'lr == 0.1', 'lr += 0.1', "const s = 'lr = 0.2', u = \"learningRate: 0.3\";",
-      '// lr = 0.4', '/* learningRate: 0.5 */', 'const w = { minLearningRate: 1e-5, lrDecay: 0.9, learningRate: -0.1 };', '',
+      '// lr = 0.4', '/* learningRate: 0.5 */', "parser.addArgument('--epochs', {type: 'int', defaultValue: 0.5, help: 'Epochs.'});", 'const w = { minLearningRate: 1e-5, lrDecay: 0.9, learningRate: -0.1 };', '',
     ].join('\n');
     assert.deepStrictEqual(locate('n.js', src), []);
   });

@@ -146,6 +146,17 @@ describe('locate: INI-style configs', () => {
 });
 
 describe('locate: gin', () => {
+  it("finds trax's schedule values: multifactor.constant, lr_schedules.*.max_value; not a schedule's other numbers", () => {
+    const src = [
+      'multifactor.constant = 3e-5', "multifactor.factors = 'constant * linear_warmup'", 'multifactor.warmup_steps = 1000',
+      'lr_schedules.warmup_and_rsqrt_decay.max_value = 0.01', 'lr_schedules.warmup_and_rsqrt_decay.n_warmup_steps = 1000',
+      'model.dropout = 0.1', '',
+    ].join('\n');
+    assert.deepStrictEqual(locate('bert.gin', src), [
+      [1, 24, 'multifactor.constant', '3e-5', 3e-5], [4, 49, 'lr_schedules.warmup_and_rsqrt_decay.max_value', '0.01', 0.01],
+    ]);
+  });
+
   it("finds create_optimizer.learning_rate in dopamine's JAX Rainbow config, never the commented one", () => {
     const text = fixture('dopamine_rainbow.gin');
     const list = locateLearningRates('rainbow.gin', text);
@@ -190,6 +201,12 @@ describe('locate: gin', () => {
 });
 
 describe('locate: YAML schedule strings (rl-baselines3-zoo)', () => {
+  it("takes fairseq's one-LR list (lr: [0.0005], block or flow), never a list of several", () => {
+    assert.deepStrictEqual(locate('base.yaml', 'optimization:\n  lr: [0.0005]\n  max_update: 125000\nother:\n  lr:\n    - 0.1\n  lrs: [0.1, 0.2]\n  learning_rate: [0.1, 0.2]\n'), [
+      [2, 8, 'optimization.lr[0]', '0.0005', 0.0005], [6, 7, 'other.lr[0]', '0.1', 0.1],
+    ]);
+  });
+
   it('finds the number of lin_2.5e-4 and !!float 1e-3; clip_range schedules and comments are not LRs', () => {
     const text = fixture('rl_zoo_ppo.yml');
     const list = locateLearningRates('ppo.yml', text);

@@ -119,6 +119,22 @@ describe('locate: Jupyter notebooks', () => {
     assert.strictEqual(applyLearningRate(crlf, list[1], 0.3).text, crlf.replace('max_lr = 0.2', 'max_lr = 0.3'));
   });
 
+  it('reads the code cells as one program: a function defined in an earlier cell, the fit after an lr_find() in the cell before', () => {
+    const text = notebook([
+      code('def train_fine_tuning(net, learning_rate, batch_size=128):\n    pass'),
+      { cell_type: 'markdown', source: 'Fine-tune with a small LR: train_fine_tuning(net, 0.1)' },
+      code('train_fine_tuning(finetune_net, 5e-5)'),
+      code('learn = Learner(dls, model, lr=1e-2)\nlearn.lr_find('),
+      code('learn.lr_find()'),
+      code('learn.fit_one_cycle(5, 1e-3)'),
+    ]);
+    assert.deepStrictEqual(rows(locateLearningRates('nb.ipynb', text)), [
+      [5, 1, 24, 'learn.fit_one_cycle()', '1e-3'],
+      [3, 1, 32, 'lr', '1e-2'],
+      [2, 1, 33, 'train_fine_tuning(learning_rate)', '5e-5'], // cell 3's unclosed call ends with its cell
+    ]);
+  });
+
   it("locates in one cell's source (the editor's cell documents), offsets in that source", () => {
     const source = '# lr = 0.1\nlearn.fine_tune(3, base_lr=2e-3)\n%time learn.fit(1, 0.5)';
     const list = locateInNotebookCell(source, 4);

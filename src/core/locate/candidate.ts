@@ -57,6 +57,9 @@ function dedupe(found: Found[]): Found[] {
   return [...byOffset.values()].sort((a, b) => a.offset - b.offset);
 }
 
+/** An LR of 1 or more is rare (a finder's upper end, a placeholder): any other candidate goes first. */
+const WHOLE_LR_PENALTY = 15;
+
 /** The literals of `found` in file order; a candidate whose text is not a positive decimal literal is dropped. */
 export function toLiterals(text: string, kind: LrKind, found: Found[]): LrLiteral[] {
   const starts = lineStarts(text);
@@ -68,9 +71,12 @@ export function toLiterals(text: string, kind: LrKind, found: Found[]): LrLitera
     if (value === undefined) continue;
     const li = lineIndexOf(starts, f.offset);
     const column = f.offset - starts[li] + 1 - (li === 0 && f.offset > 0 ? bom : 0);
+    const product = f.factor !== undefined;
+    const factor = product && Number.isFinite(f.factor) ? f.factor : undefined;
     out.push({
-      line: li + 1, column, offset: f.offset, length: f.length, key: f.key, text: literal, value, kind,
-      context: lineText(text, starts, li).replace(/^\uFEFF/, '').trim(), score: f.score,
+      line: li + 1, column, offset: f.offset, length: f.length, key: f.key, text: literal, value: factor ? value * factor : value,
+      ...(factor ? { factor } : product ? { product: true } : {}), kind,
+      context: lineText(text, starts, li).replace(/^\uFEFF/, '').trim(), score: f.score - (value >= 1 ? WHOLE_LR_PENALTY : 0),
     });
   }
   return out;

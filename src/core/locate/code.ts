@@ -2,15 +2,15 @@
  * Candidates in Python and JavaScript/TypeScript tokens: assignments and declarations (`lr = 1e-3`, `self.lr = 0.1`,
  * `let lr: number = 0.01`), annotated fields (`lr: float = 3e-4`), keyword arguments (`Adam(params, lr=3e-4)`), dict and
  * object keys (`{"lr": 3e-4}`, `{ learningRate: 0.01 }`), subscript assignments (`cfg["lr"] = 0.1`), and what calls say
- * (calls.ts). Only a bare decimal number (or, in Python, a `slice(...)` of numbers) is a value: never an expression,
- * a negative number, a comparison or an augmented assignment. Pure.
+ * (calls.ts). A value is a bare decimal number, the first number of a product (`5e-4 * 1024 / 512`) or, in Python, a
+ * `slice(...)` of numbers: never another expression, a negative number, a comparison or an augmented assignment. Pure.
  *
  * Keys are the name as written at the site (`lr`, `self.lr`, `cfg["lr"]` -> `lr`); a positional argument's key is the
  * callee with `()`, the lower end of a slice has `.start` after its key.
  */
 import { closeCall } from './calls';
 import { learningRateKeyScore } from './keys';
-import { addValue, chainBefore, isOp, type CodeLang, type Frame, type Scan } from './scan';
+import { add, addValue, chainBefore, isOp, type CodeLang, type Frame, type Scan, type UserFunction } from './scan';
 import type { Tok } from './tokens';
 import type { Found } from './types';
 
@@ -79,12 +79,19 @@ function ownerOf(s: Scan, k: number): string | undefined {
   return undefined;
 }
 
+/** `def NAME(` / `function NAME(` (and `NAME(...) {` methods are calls to us: their defaults rank as given). */
+function isDefinition(s: Scan, nameAt: number): boolean {
+  const before = s.toks[nameAt - 1];
+  return before?.type === 'name' && (before.value === 'def' || before.value === 'function');
+}
+
 /** The frame of the bracket at i: a call's `(` knows its callee; every bracket knows what it is assigned to. */
 function openFrame(s: Scan, i: number): Frame {
   const open = s.toks[i].value;
   const prev = s.toks[i - 1];
   if (open === '(' && prev?.type === 'name' && !NOT_CALLEE.has(prev.value)) {
     const ch = chainBefore(s, i - 1);
+    if (isDefinition(s, ch.start)) return { open, index: i, def: true };
     return { open, index: i, callee: ch.parts.join('.'), owner: ownerOf(s, ch.start) };
   }
   return { open, index: i, owner: ownerOf(s, i) };
@@ -111,11 +118,77 @@ function nameValue(s: Scan, i: number): { at: number; key: string; prefix: strin
   return { at: eq + 1, key: ch.parts.join('.'), prefix: ch.parts.slice(0, -1) };
 }
 
+/** JAX's and many hand-written loops' name for the learning rate (`step_size = 0.001`; never StepLR's `step_size=30`). */
+const STEP_SIZE_SCORE = 65;
+/** A number in a hand-written SGD step (`p.data.add_(-0.1 * p.grad)`, `w -= 0.01 * w.grad`). */
+const GRAD_STEP_SCORE = 60;
+
 function tryName(s: Scan, i: number): void {
-  const base = learningRateKeyScore(s.toks[i].value);
-  if (base === undefined) return;
+  const toks = s.toks;
+  const name = toks[i].value;
+  const base = learningRateKeyScore(name);
+  if (base === undefined) {
+    if ((name === 'step_size' || name === 'stepsize') && s.lang === 'python' && isStatementStart(s, i) && isOp(toks[i + 1], '=')) {
+      const num = toks[i + 2];
+      if (num?.type === 'number' && num.decimal && /[.eE]/.test(num.value) && Number(num.value.replace(/_/g, '')) < 1) addValue(s, i + 2, name, STEP_SIZE_SCORE);
+    }
+    return;
+  }
+  if (s.lang === 'python' && (isOp(toks[i + 1], ',') || isOp(toks[i - 1], ',')) && tupleValue(s, i, base)) return;
   const v = nameValue(s, i);
   if (v) addValue(s, v.at, v.key, base, v.prefix);
+}
+
+/** Token i begins a statement (a line of its own in Python: after a newline, `:` of a one-line block or `;`). */
+function isStatementStart(s: Scan, i: number): boolean {
+  const prev = s.toks[i - 1];
+  return s.stack.length === 0 && (!prev || prev.type === 'newline' || isOp(prev, ';'));
+}
+
+/** `lr, num_epochs = 0.01, 5` / `latent_dim, lr, num_epochs = 100, 0.005, 20`: the value in the LR name's place. */
+function tupleValue(s: Scan, i: number, base: number): boolean {
+  const toks = s.toks;
+  // The targets: names separated by commas from the statement's start to `=`.
+  let start = i;
+  while (isOp(toks[start - 1], ',') && toks[start - 2]?.type === 'name') start -= 2;
+  if (!isStatementStart(s, start)) return false;
+  const targets: number[] = [];
+  let j = start;
+  for (;;) {
+    if (toks[j]?.type !== 'name') return false;
+    targets.push(j);
+    if (isOp(toks[j + 1], ',')) { j += 2; continue; }
+    if (isOp(toks[j + 1], '=')) break;
+    return false;
+  }
+  const place = targets.indexOf(i);
+  if (targets.length < 2) return false;
+  // The values: as many top-level comma-separated items up to the end of the line.
+  const values: number[] = [];
+  let depth = 0;
+  let k = j + 2;
+  values.push(k);
+  for (; k < toks.length && toks[k].type !== 'newline'; k++) {
+    const v = toks[k].type === 'op' ? toks[k].value : '';
+    if (v === '(' || v === '[' || v === '{') depth++;
+    else if (v === ')' || v === ']' || v === '}') depth--;
+    else if (v === ',' && depth === 0) values.push(k + 1);
+    else if (v === '=' && depth === 0) return true; // a, b = c, d = ...: chained assignment
+  }
+  if (values.length === targets.length && place >= 0) addValue(s, values[place], toks[i].value, base);
+  return true;
+}
+
+/** `-0.1 * param.grad` / `0.01 * w.grad`: a number that scales a gradient in a hand-written update. */
+function tryGradStep(s: Scan, i: number): void {
+  const toks = s.toks;
+  const t = toks[i];
+  if (s.lang !== 'python' || !t.decimal || !isOp(toks[i + 1], '*') || toks[i + 2]?.type !== 'name') return;
+  let j = i + 2;
+  while (isOp(toks[j + 1], '.') && toks[j + 2]?.type === 'name') j += 2;
+  if (j === i + 2 || toks[j].value !== 'grad') return;
+  const v = Number(t.value.replace(/_/g, ''));
+  if (v > 0 && v < 1) add(s, t, `${chainBefore(s, j).parts.join('.')} step`, GRAD_STEP_SCORE);
 }
 
 /** `{"lr": V}` and `cfg["lr"] = V`. */
@@ -131,11 +204,13 @@ function tryStringKey(s: Scan, i: number): void {
 }
 
 /** Every candidate in the tokens of one Python or JavaScript/TypeScript file. */
-export function locateInTokens(toks: Tok[], lang: CodeLang): Found[] {
-  const s: Scan = { toks, lang, stack: [], found: [] };
+export function locateInTokens(toks: Tok[], lang: CodeLang, resets: ReadonlySet<number> = new Set()): Found[] {
+  const s: Scan = { toks, lang, stack: [], found: [], functions: userFunctions(toks, lang) };
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i];
-    if (t.type === 'op') {
+    if (resets.has(i)) s.stack.length = 0; // a notebook cell's brackets end with the cell
+    if (t.type === 'number') tryGradStep(s, i);
+    else if (t.type === 'op') {
       if (t.value === '(' || t.value === '[' || t.value === '{') s.stack.push(openFrame(s, i));
       else if (t.value === ')' || t.value === ']' || t.value === '}') {
         const top = s.stack[s.stack.length - 1];
@@ -149,4 +224,30 @@ export function locateInTokens(toks: Tok[], lang: CodeLang): Found[] {
     }
   }
   return s.found;
+}
+
+/** Python's `def NAME(..., lr, ...)`: which positional argument of a call of NAME is a learning rate. */
+function userFunctions(toks: Tok[], lang: CodeLang): Map<string, UserFunction> {
+  const out = new Map<string, UserFunction>();
+  if (lang !== 'python') return out;
+  for (let i = 0; i + 2 < toks.length; i++) {
+    if (toks[i].type !== 'name' || toks[i].value !== 'def' || toks[i + 1].type !== 'name' || !isOp(toks[i + 2], '(')) continue;
+    let depth = 0, index = 0, atParam = true;
+    for (let j = i + 3; j < toks.length; j++) {
+      const t = toks[j];
+      if (t.type === 'op' && (t.value === '(' || t.value === '[' || t.value === '{')) { depth++; continue; }
+      if (t.type === 'op' && (t.value === ')' || t.value === ']' || t.value === '}')) { if (depth-- === 0) break; continue; }
+      if (depth > 0) continue;
+      if (isOp(t, ',')) { atParam = true; continue; }
+      if (!atParam) continue;
+      atParam = false;
+      if (t.type !== 'op' && t.type !== 'name') continue;
+      if (isOp(t, '*') || isOp(t, '**') || isOp(t, '/')) break; // keyword-only from here
+      if (t.value === 'self' || t.value === 'cls') continue;
+      const score = learningRateKeyScore(t.value);
+      if (score !== undefined && !out.has(toks[i + 1].value)) { out.set(toks[i + 1].value, { index, key: t.value, score }); break; }
+      index++;
+    }
+  }
+  return out;
 }

@@ -74,6 +74,23 @@ export function parseGin(text: string): TreeMap {
   return root;
 }
 
+/**
+ * A schedule's value that is the LR: trax's `multifactor.constant`, `lr_schedules.warmup_and_rsqrt_decay.max_value`,
+ * `...learning_rate_schedule.peak_value`: a parameter named for a value of a configurable named for an LR schedule.
+ */
+const SCHEDULE_CONFIGURABLE = /(^|[./_])(multifactor|lr_schedules?|learning_rate_schedules?|lr_schedule_\w+)([./_]|$)/i;
+const SCHEDULE_VALUE = /^(constant|max_value|peak_value|value|base_value|init_value|initial_value|base_learning_rate)$/;
+const SCHEDULE_SCORE = 80;
+
 export function locateGin(text: string): Found[] {
-  return locateInTree(text, [parseGin(text)]);
+  const root = parseGin(text);
+  const found = locateInTree(text, [root]);
+  for (const { key: selector, value } of root.entries) {
+    if (value.type !== 'map' || !SCHEDULE_CONFIGURABLE.test(selector)) continue;
+    for (const { key, value: v } of value.entries) {
+      if (!SCHEDULE_VALUE.test(key) || v.type !== 'number' || v.offset === undefined || v.length === undefined) continue;
+      found.push({ offset: v.offset, length: v.length, key: `${selector}.${key}`, score: SCHEDULE_SCORE });
+    }
+  }
+  return found;
 }

@@ -18,12 +18,19 @@
  * A candidate is a plain positive decimal literal (`0.001`, `1e-3`, `3.0E-4`, `.001`, `1_000e-6`, `1`) that is the
  * whole value of an LR-named key: `lr`, `learning_rate`, `learningRate`, `LR`, `lrate`, `lr0`, `base_lr`, `max_lr`,
  * `init_lr`, `initial_learning_rate`, `peak_lr`, `actor_lr`...; never `min_lr`, `final_lr`, `lr_decay`, `warmup_lr`,
- * `lr_scheduler`, `lr_mult`, `start_lr`, `end_lr`... (keys.ts). Values inside expressions (`lr=1e-3 * world_size`),
- * negative values, zero, strings (`lr: "1e-3"`), YAML aliases and hex literals are never candidates. Python/JS also find
+ * `lr_scheduler`, `lr_mult`, `start_lr`, `end_lr`... (keys.ts). The first number of a product is one (`lr=5e-4 * 1024 /
+ * 512`: with `factor` 2 when the rest is constant, so that a write keeps the product the LR; `lr = 0.1 / 256 * bs`:
+ * `product`, written as given); other expressions (`0.1 if big else 0.01`, `1e-3 + x`), negative values, zero, strings
+ * (`lr: "1e-3"`), YAML aliases and hex literals are never candidates. Python/JS also find
  * argparse/click defaults (`add_argument('--lr', default=0.1)`), dataclass/pydantic fields (`lr: float =
  * field(default=1e-3)`), absl/TF flags (`flags.DEFINE_float("learning_rate", 5e-5, ...)`), the positional learning rate
  * of optimizer constructors (`torch.optim.SGD(params, 0.1)`, `tf.keras.optimizers.Adam(1e-3)`, `tf.train.adam(0.001)`)
- * and of fastai's fits (`learn.fit_one_cycle(5, 1e-3)`), and both ends of a `slice(1e-5, 1e-3)` (the upper end first).
+ * and of fastai's fits (`learn.fit_one_cycle(5, 1e-3)`; the fit after an `lr_find()` first), Keras schedules'
+ * initial LR (`ExponentialDecay(1e-3, ...)`), the LR argument of the file's own functions (`train(net, 5e-5)` for
+ * `def train(net, lr)`), tuples (`lr, epochs = 0.01, 5`), `step_size = 0.001` (JAX), a hand-written SGD step
+ * (`p.data.add_(-0.1 * p.grad)`), options whose help says "learning rate", argparse.js options, and both ends of a
+ * `slice(1e-5, 1e-3)` (the upper end first). A one-number list is a value (`lr: [0.0005]`, fairseq), gin's schedule
+ * values are LRs (`multifactor.constant`, trax). A notebook's code cells are read as one program.
  * In the tree languages a schedule string's number is one too (`learning_rate: lin_7e-4`, rl-baselines3-zoo).
  *
  * Keys: YAML/JSON/TOML/INI report the dotted path (`optimizer.lr`, `param_groups[0].lr`, `net.learning_rate`), gin the
@@ -49,7 +56,7 @@ import type { Found, LrKind, LrLiteral } from './types';
 
 export type { AppliedEdit, LrKind, LrLiteral } from './types';
 export { learningRateKeyScore } from './keys';
-export { applyLearningRate, formatLikeOriginal } from './rewrite';
+export { applyLearningRate, formatLikeOriginal, replacementFor } from './rewrite';
 export { locateInNotebookCell } from './notebook';
 
 /** The language of a file by its extension, or undefined when we do not read it. */

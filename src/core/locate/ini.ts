@@ -11,7 +11,7 @@ import { locateInTree, type TreeMap, type TreeScalar } from './tree';
 import type { Found } from './types';
 
 /** LightGBM's alias and XGBoost's name of the learning rate: below an explicit learning_rate. */
-const GBDT_ALIASES = new Map([['shrinkage_rate', 85], ['eta', 85]]);
+const GBDT_ALIASES = new Map([['shrinkage_rate', 85]]); // XGBoost's eta is an LR name everywhere (keys.ts)
 
 /** The value of `raw` (the text after the delimiter, starting at `at`): a number, a string, or nothing. */
 function scalar(raw: string, at: number): TreeScalar {

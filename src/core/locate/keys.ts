@@ -3,8 +3,8 @@
  * the penalty of an LR finder's own section. Pure; shared by every language.
  *
  * Score (higher is better): 100 for exactly lr/learning_rate, 95 lr0, 90 max_lr/peak_lr (the finder's value is the max
- * LR of a one-cycle schedule), 85 base_lr/init_lr/initial_lr, 70 any other qualified LR (actor_lr, lr_backbone), 60
- * lr1/lr2; 90 for a positional optimizer argument; +20 inside an optimizer (a call to SGD/Adam/..., a key or variable
+ * LR of a one-cycle schedule), 85 base_lr/init_lr/initial_lr and eta (XGBoost), 70 any other qualified LR (actor_lr, lr_backbone), 60
+ * lr1/lr2; 90 for a positional optimizer argument; +20 inside an optimizer (a call to SGD/Adam/..., TrainingArguments, a key or variable
  * named optimizer/optim, a map with `type: SGD` or `class_path: torch.optim.AdamW`), -50 inside an LR-finder/sweep
  * section (the finder's own range is not "the LR").
  */
@@ -25,6 +25,8 @@ const EXCLUDED_WORDS = new Set([
   'freq', 'frequency', 'num', 'count', 'target', 'cycle', 'cyclic', 'lookup', 'table', 'dict', 'map',
 ]);
 const PEAK_WORDS = new Set(['max', 'maximum', 'peak', 'top']);
+/** XGBoost's `eta` (its learning_rate alias): a Greek letter that is sometimes something else, so below lr. */
+const ETA_SCORE = 85;
 const BASE_WORDS = new Set(['base', 'init', 'initial', 'default', 'global']);
 
 /** Split an identifier into lower-case words: learningRate, LEARNING_RATE, --learning-rate -> [learning, rate]. */
@@ -44,6 +46,7 @@ function splitWords(name: string): string[] {
 export function learningRateKeyScore(name: string): number | undefined {
   const last = name.replace(/^-+/, '').split('.').pop() ?? '';
   const words = splitWords(last);
+  if (words.length === 1 && words[0] === 'eta') return ETA_SCORE; // XGBoost's name for it
   let core = -1;
   let coreLen = 0;
   for (let i = 0; i < words.length && core < 0; i++) {
@@ -74,8 +77,11 @@ export const OPTIMIZER_NAMES = new Set([
 export function isOptimizerName(s: string | undefined): boolean {
   if (!s) return false;
   const last = (s.split(/[./:]/).pop() ?? '').toLowerCase().replace(/[^a-z0-9]/g, '');
-  return last.includes('optim') || OPTIMIZER_NAMES.has(last);
+  return last.includes('optim') || OPTIMIZER_NAMES.has(last) || TRAINER_SETTINGS.test(last);
 }
+
+/** What configures a trainer's optimizer: Hugging Face's TrainingArguments, TRL's SFTConfig/DPOConfig/GRPOConfig... */
+const TRAINER_SETTINGS = /trainingarguments$|^(sft|dpo|grpo|ppo|orpo|kto|cpo|reward|rloo)config$/;
 
 /** The LR finder's own settings (lr_finder, range_test, sweep): their start/end LRs are not the training LR. */
 function isFinderName(s: string | undefined): boolean {

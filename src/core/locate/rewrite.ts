@@ -61,16 +61,25 @@ export function formatLikeOriginal(original: string, value: number): string {
 }
 
 /**
+ * The text that makes `literal` give the learning rate `value`: `value` in the literal's style, divided first by what
+ * the literal is multiplied by when it is the first number of a product of constants (`5e-4 * 1024 / 512` gets
+ * value / 2, so that the product is `value`).
+ */
+export function replacementFor(literal: Pick<LrLiteral, 'text' | 'factor'>, value: number): string {
+  return formatLikeOriginal(literal.text, literal.factor ? value / literal.factor : value);
+}
+
+/**
  * The file text with `literal` replaced by `value` in the literal's own style; every other character is kept (line
  * endings, BOM, indentation, comments). Throws when the text at the literal's offset is no longer `literal.text` (the
  * document changed: relocate() first), or for a value that is not a positive finite number.
  */
-export function applyLearningRate(text: string, literal: Pick<LrLiteral, 'offset' | 'length' | 'text'>, value: number): AppliedEdit {
+export function applyLearningRate(text: string, literal: Pick<LrLiteral, 'offset' | 'length' | 'text' | 'factor'>, value: number): AppliedEdit {
   const { offset, length } = literal;
   const current = text.slice(offset, offset + length);
   if (current !== literal.text) {
     throw new Error(`expected "${literal.text}" at offset ${offset} but found "${current}": the file changed since it was scanned`);
   }
-  const replacement = formatLikeOriginal(literal.text, value);
+  const replacement = replacementFor(literal, value);
   return { text: text.slice(0, offset) + replacement + text.slice(offset + length), replacement, offset, length };
 }

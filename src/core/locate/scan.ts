@@ -18,6 +18,16 @@ export interface Frame {
   callee?: string;
   /** What the bracketed expression is assigned to / the key or keyword it is the value of. */
   owner?: string;
+  /** The parameter list of a function definition (`def f(lr=0.1)`, `function f(lr = 0.1)`): its defaults are overridable. */
+  def?: boolean;
+}
+
+/** A user's function with a learning-rate parameter: `def train(net, lr, epochs)` -> train: {index 1, key lr}. */
+export interface UserFunction {
+  /** The parameter's index among the positional arguments of a call (self/cls not counted). */
+  index: number;
+  key: string;
+  score: number;
 }
 
 export interface Scan {
@@ -26,6 +36,10 @@ export interface Scan {
   /** The brackets open at the current token, outermost first. */
   stack: Frame[];
   found: Found[];
+  /** A call of an LR finder (`learn.lr_find()`) came after the last fit: the next fit's LR is the one it chose. */
+  afterFinder?: boolean;
+  /** The file's (or notebook's) functions with a learning-rate parameter, by name. */
+  functions: Map<string, UserFunction>;
 }
 
 /** A token range [from, to). */
@@ -85,7 +99,7 @@ export function splitArgs(s: Scan, open: number, close: number): Range[] {
 }
 
 /** The index of the bracket closing the one at `open`, or -1. */
-function matchingClose(s: Scan, open: number): number {
+export function matchingClose(s: Scan, open: number): number {
   let depth = 0;
   for (let j = open; j < s.toks.length; j++) {
     const t = s.toks[j];
@@ -116,8 +130,71 @@ function labels(s: Scan, extra: string[]): string[] {
   return [...s.stack.flatMap((f) => [f.callee, f.owner]).filter((x): x is string => x !== undefined), ...extra];
 }
 
-export function add(s: Scan, num: Tok, key: string, base: number, extra: string[] = []): void {
-  s.found.push({ offset: num.start, length: num.end - num.start, key, score: base + contextScore(labels(s, extra)) });
+/** A default in a function's signature is what a call overrides: below the calls that give the value. */
+const SIGNATURE_PENALTY = 10;
+
+export function add(s: Scan, num: Tok, key: string, base: number, extra: string[] = [], factor?: number): void {
+  const signature = s.stack.some((f) => f.def) ? SIGNATURE_PENALTY : 0;
+  s.found.push({
+    offset: num.start, length: num.end - num.start, key, score: base + contextScore(labels(s, extra)) - signature,
+    ...(factor !== undefined ? { factor } : {}),
+  });
+}
+
+/** An LR written as a product of its first number and constants or names (`5e-4 * 1024 / 512`, `(0.1 / 256) * bs`). */
+const PRODUCT_PENALTY = 10;
+
+/**
+ * A value `NUM * ... / ...` or `(NUM / NUM) * name` that ends where a bare value would: its first number, and when
+ * every other factor is a number too, what that number is multiplied by (the expression's value / the number).
+ */
+export function productAt(s: Scan, at: number): { num: Tok; factor?: number; end: number } | undefined {
+  const toks = s.toks;
+  let first: Tok | undefined;
+  let ops = 0;
+  /** factor := NUMBER | dotted name | ( product ); its value (NaN for a name) and the token after it. */
+  const factor = (j: number): { value: number; end: number } | undefined => {
+    const t = toks[j];
+    if (t?.type === 'number' && t.decimal) {
+      if (!first) first = t;
+      return { value: Number(t.value.replace(/_/g, '')), end: j + 1 };
+    }
+    if (!first) {
+      if (!isOp(t, '(')) return undefined; // the LR's own number comes first
+    } else if (t?.type === 'name') return { value: NaN, end: chainEnd(s, j) };
+    if (!isOp(t, '(')) return undefined;
+    const inner = product(j + 1);
+    return inner && isOp(toks[inner.end], ')') ? { value: inner.value, end: inner.end + 1 } : undefined;
+  };
+  const product = (j: number): { value: number; end: number } | undefined => {
+    let f = factor(j);
+    if (!f) return undefined;
+    let value = f.value, k = f.end;
+    while (isOp(toks[k], '*') || isOp(toks[k], '/')) {
+      const op = toks[k].value;
+      f = factor(k + 1);
+      if (!f) return undefined;
+      value = op === '*' ? value * f.value : value / f.value;
+      k = f.end;
+      ops++;
+    }
+    return { value, end: k };
+  };
+  const p = product(at);
+  if (!p || !first || ops === 0 || !isBare(s, p.end)) return undefined;
+  const base = Number(first.value.replace(/_/g, ''));
+  return { num: first, end: p.end, ...(Number.isFinite(p.value) && p.value > 0 && base > 0 ? { factor: p.value / base } : {}) };
+}
+
+/** The token after a dotted name (and its calls or subscripts: `config.input.batch_size`, `len(ds)`) starting at j. */
+function chainEnd(s: Scan, j: number): number {
+  const toks = s.toks;
+  j++;
+  for (;;) {
+    if (isDot(s, toks[j]) && toks[j + 1]?.type === 'name') { j += 2; continue; }
+    if (isOp(toks[j], '(') || isOp(toks[j], '[')) { const close = matchingClose(s, j); if (close < 0) return j; j = close + 1; continue; }
+    return j;
+  }
 }
 
 /** The lower end of a slice is a learning rate too (of the first layer group), but not the one to write first. */
@@ -127,6 +204,8 @@ const SLICE_START_PENALTY = 30;
 export function addValue(s: Scan, at: number, key: string, base: number, extra: string[] = []): boolean {
   const num = plainNumber(s, at);
   if (num) { add(s, num, key, base, extra); return true; }
+  const product = productAt(s, at);
+  if (product) { add(s, product.num, key, base - PRODUCT_PENALTY, extra, product.factor ?? NaN); return true; }
   const sl = sliceAt(s, at);
   if (!sl || !isBare(s, sl.end)) return false;
   add(s, sl.stop, key, base, extra);
@@ -138,6 +217,8 @@ export function addValue(s: Scan, at: number, key: string, base: number, extra: 
 export function addArgument(s: Scan, r: Range, key: string, base: number): boolean {
   const num = single(s, r);
   if (num) { add(s, num, key, base); return true; }
+  const product = productAt(s, r[0]);
+  if (product && product.end === r[1]) { add(s, product.num, key, base - PRODUCT_PENALTY, [], product.factor ?? NaN); return true; }
   const sl = sliceAt(s, r[0]);
   return sl !== undefined && sl.end === r[1] && addValue(s, r[0], key, base);
 }

@@ -82,13 +82,16 @@ export function locateInTree(text: string, roots: Array<TreeNode | undefined>, o
     const self = selfLabels(node);
     for (const { key, value } of node.entries) {
       const here = path ? `${path}.${key}` : key;
-      if (value.type === 'map' || value.type === 'seq') {
+      const only = value.type === 'seq' && value.items.length === 1 && value.items[0].type !== 'map' && value.items[0].type !== 'seq' ? value.items[0] : undefined;
+      if ((value.type === 'map' || value.type === 'seq') && !only) {
         walk(value, here, [...labels, ...self, key]);
         continue;
       }
+      // `lr: [0.0005]` (fairseq: one LR per phase of its schedule, usually one): the list's one number.
+      const scalar = only ?? (value as TreeScalar);
       const base = keyScore(key);
-      const range = base === undefined ? undefined : numberRange(text, value);
-      if (base !== undefined && range) found.push({ offset: range[0], length: range[1], key: here, score: base + contextScore([...labels, ...self]) });
+      const range = base === undefined ? undefined : numberRange(text, scalar);
+      if (base !== undefined && range) found.push({ offset: range[0], length: range[1], key: only ? `${here}[0]` : here, score: base + contextScore([...labels, ...self]) });
     }
   };
   for (const root of roots) walk(root, '', []);

@@ -19,7 +19,15 @@ export interface LrLiteral {
   key: string;
   /** The number exactly as written (`3.0e-4`, `1_000e-6`). */
   text: string;
+  /** The learning rate the literal gives: its number, times `factor` when it has one. */
   value: number;
+  /**
+   * The literal is the first number of a product (`lr=5e-4 * 1024 / 512`, `lr = (0.1 / 256) * batch_size`): the
+   * product's other factors are constants, and multiply it by this (2 here; replacementFor divides by it), or
+   * `product` says they are names and the number is written as given (the base LR of a scaling rule).
+   */
+  factor?: number;
+  product?: boolean;
   kind: LrKind;
   /** The trimmed source line (in a notebook: the cell's line). */
   context: string;
@@ -45,4 +53,6 @@ export interface Found {
   length: number;
   key: string;
   score: number;
+  /** The first number of a product: its constant factor (see LrLiteral.factor), NaN when other factors are names. */
+  factor?: number;
 }
