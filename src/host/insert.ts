@@ -62,7 +62,7 @@ async function chooseLiteral(found: LrLiteral[], target: InsertTarget, value: st
   if (found.length === 1) return found[0];
   const pick = await vscode.window.showQuickPick(found.map((l, k) => ({
     label: `${l.key} = ${l.text}`,
-    description: `line ${l.line}${k === 0 ? ' · recommended' : ''}`,
+    description: `${l.cell === undefined ? '' : `cell ${l.cell}, `}line ${l.line}${k === 0 ? ' · recommended' : ''}`,
     detail: l.context,
     literal: l,
   })), { title: `Write ${value} into ${path.basename(target.uri.fsPath)}: which learning rate?`, placeHolder: 'Several LR literals were found' });
@@ -137,7 +137,7 @@ export async function insertIntoScript(script: vscode.Uri, summary: ScriptSummar
     const built = constructedLrs(summary).map((v) => formatLr(v)).join(', ');
     const pick = await vscode.window.showQuickPick(candidates.map((c) => ({
       label: `${c.literal.key} = ${c.literal.text}`,
-      description: `${path.relative(root, c.file) || path.basename(c.file)}:${c.literal.line}${c.matches ? ' · the value the optimizer was built with' : ''}`,
+      description: `${path.relative(root, c.file) || path.basename(c.file)}${c.literal.cell === undefined ? '' : ` cell ${c.literal.cell}`}:${c.literal.line}${c.matches ? ' · the value the optimizer was built with' : ''}`,
       detail: c.literal.context,
       candidate: c,
     })), {
