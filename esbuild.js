@@ -20,6 +20,7 @@ const targets = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: ['@tensorflow/tfjs-node'] },
   { ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js', external: ['@tensorflow/tfjs-node'] },
   { ...node, entryPoints: ['bench/quality.ts'], outfile: 'dist/quality.js', external: ['@tensorflow/tfjs-node'] },
+  { ...node, entryPoints: ['bench/analysis.ts'], outfile: 'dist/bench-analysis.js' },
   { platform: 'browser', format: 'iife', target: 'es2022', bundle: true, sourcemap: !production, minify: true, logLevel: 'warning',
     entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
   { platform: 'browser', format: 'iife', target: 'es2022', bundle: true, sourcemap: false, minify: true, logLevel: 'warning',

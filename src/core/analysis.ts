@@ -57,8 +57,10 @@ export function isSuggestion(s: SuggestionOrReason | undefined): s is Suggestion
 export function analyzeCurve(lrs: readonly number[], losses: readonly number[], settings: Partial<SweepSettings> = {}): Analysis {
   const st: SweepSettings = { ...FASTAI_DEFAULTS, ...settings };
   const n = Math.min(lrs.length, losses.length);
-  const lr = lrs.slice(0, n);
-  const smoothed = smoothLosses(losses.slice(0, n), st.smoothing);
+  // The inputs are only read: copied only when one is longer than the other (a million points are 8 MB each).
+  const lr = lrs.length === n ? lrs : lrs.slice(0, n);
+  const loss = losses.length === n ? losses : losses.slice(0, n);
+  const smoothed = smoothLosses(loss, st.smoothing);
 
   const firstNonFinite = smoothed.findIndex((s) => !Number.isFinite(s));
   const stopAt = stopIndex(smoothed, st.stopFactor);
@@ -69,17 +71,17 @@ export function analyzeCurve(lrs: readonly number[], losses: readonly number[], 
 
   // fastai stops recording at the point that triggered the stop rule; a longer input is cut there too.
   const recorded = stop.reason === 'stop-factor' ? stop.index + 1 : n;
-  const trimmed = trimForSuggestions(lr.slice(0, recorded), smoothed.slice(0, recorded), st.numIter);
+  const trimmed = trimForSuggestions(lr, smoothed, st.numIter, recorded);
 
   // Slopes come from a running median of the raw losses, not from the EMA: the median drops isolated spikes
   // (which the EMA turns into a long fake descent) and does not lag behind the LR like the EMA does.
-  const robust = runningMedian(losses.slice(0, n), Math.max(2, Math.floor(st.numIter / 25)));
+  const robust = runningMedian(loss, Math.max(2, Math.floor(st.numIter / 25)));
   const slopes = localSlopes(lr, robust);
   const usable = Math.min(stop.reason === 'end' ? n : stop.index + 1, firstNonFinite < 0 ? n : firstNonFinite);
 
   const suggestions = {} as Record<SuggestionName, SuggestionOrReason>;
   const analysis: Analysis = { settings: st, smoothed, stop, suggestions, slopes, regions: [] };
-  const ctx = { lrs: lr, losses: losses.slice(0, n), smoothed, settings: st, trimmed, slopes, usable, analysis };
+  const ctx = { lrs: lr, losses: loss, smoothed, settings: st, trimmed, slopes, usable, analysis };
   for (const stage of [0, 1, 2]) {
     for (const spec of SUGGESTIONS) if (spec.stage === stage) suggestions[spec.name] = spec.compute(ctx);
   }

@@ -14,13 +14,77 @@ export function runningMedian(xs: readonly number[], k: number): number[] {
   // The analysis and the recommendation both ask for the same median of a long curve: the second time is a copy of the
   // first result (a cache of the last long input; the result is the same either way).
   if (n >= MEMO_MIN && memo && memo.k === k && memo.input.length === n && memo.input.every((v, i) => Object.is(v, xs[i]))) return memo.out.slice();
-  const out = k <= SMALL_WINDOW ? medianSmallWindow(xs, k) : medianFenwick(xs, k);
+  const out = k <= SMALL_WINDOW ? medianSmallWindow(xs, k) : n <= DENSE_GAP * (2 * k + 1) ? medianWalk(xs, k) : medianFenwick(xs, k);
   if (n >= MEMO_MIN) memo = { input: Float64Array.from(xs), k, out: out.slice() };
   return out;
 }
 
-/** Up to this k the window is kept sorted by insertion (O(n k), no set-up); above it, the Fenwick tree. */
+/**
+ * Up to this k the window is kept sorted by insertion (O(n k), no set-up). Above it, when the window holds at least
+ * 1/DENSE_GAP of all the points (a curve's analysis uses k = numIter / 25), the median's rank walks over the present
+ * ranks (O(n x DENSE_GAP)); otherwise a Fenwick tree finds it (O(n log n)).
+ */
 const SMALL_WINDOW = 48;
+const DENSE_GAP = 64;
+
+/** Every value's rank in the windows' order (value, NaN as +Infinity, -0 equal to 0; ties by position) and the value at each rank. */
+function ranksOf(xs: readonly number[]): { v: Float64Array; rank: Int32Array; valueAt: Float64Array } {
+  const n = xs.length;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = Number.isNaN(xs[i]) ? Infinity : xs[i];
+  const sorted = Float64Array.from(v).sort();
+  const seen = new Int32Array(n);
+  const valueAt = new Float64Array(n);
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = 0, b = n;
+    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v[i]) a = mid + 1; else b = mid; }
+    rank[i] = a + seen[a]++;
+    valueAt[rank[i]] = v[i];
+  }
+  return { v, rank, valueAt };
+}
+
+/**
+ * The window's ranks marked present; `med` is the rank of its lower median and `below` how many present ranks are
+ * under it. Each step adds and removes one point and moves `med` to the neighbouring present ranks.
+ */
+function medianWalk(xs: readonly number[], k: number): number[] {
+  const n = xs.length;
+  const { rank, valueAt } = ranksOf(xs);
+  const present = new Uint8Array(n);
+  let len = 0, med = -1, below = 0;
+  const up = (q: number) => { q++; while (!present[q]) q++; return q; };
+  const down = (q: number) => { q--; while (!present[q]) q--; return q; };
+  const insert = (r: number) => {
+    present[r] = 1; len++;
+    if (med < 0) { med = r; below = 0; } else if (r < med) below++;
+  };
+  const remove = (r: number) => {
+    present[r] = 0; len--;
+    if (len === 0) { med = -1; below = 0; return; }
+    if (r < med) below--;
+    else if (r === med) {
+      // med leaves: the next present rank above takes its place (same count below), else the one below it.
+      let q = med + 1;
+      while (q < n && !present[q]) q++;
+      if (q < n) med = q; else { med = down(med); below--; }
+    }
+  };
+  const out = new Array<number>(n);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.max(0, i - k), b = Math.min(n, i + k + 1);
+    while (hi < b) insert(rank[hi++]);
+    while (lo < a) remove(rank[lo++]);
+    const target = (len - 1) >> 1;
+    while (below < target) { med = up(med); below++; }
+    while (below > target) { med = down(med); below--; }
+    if (!Number.isFinite(xs[i])) { out[i] = xs[i]; continue; }
+    out[i] = len % 2 ? valueAt[med] : (valueAt[med] + valueAt[up(med)]) / 2;
+  }
+  return out;
+}
 
 /**
  * The window kept sorted as it slides: by value (NaN as +Infinity, -0 equal to 0), ties by position, the order the
@@ -62,21 +126,8 @@ function medianSmallWindow(xs: readonly number[], k: number): number[] {
 
 function medianFenwick(xs: readonly number[], k: number): number[] {
   const n = xs.length;
-  // The windows' values ranked once: by value (NaN as +Infinity, -0 equal to 0), ties by position, which is exactly
-  // the order the reference's stable sort gives each window. A Fenwick tree over the ranks holds the window; its
-  // middle ranks are the median. O(n log n) instead of a sort per point.
-  const v = new Float64Array(n);
-  for (let i = 0; i < n; i++) v[i] = Number.isNaN(xs[i]) ? Infinity : xs[i];
-  const sorted = Float64Array.from(v).sort();
-  const seen = new Int32Array(n);
-  const valueAt = new Float64Array(n);
-  const rank = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let a = 0, b = n;
-    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v[i]) a = mid + 1; else b = mid; }
-    rank[i] = a + seen[a]++;
-    valueAt[rank[i]] = v[i];
-  }
+  // A Fenwick tree over the ranks holds the window; its middle ranks are the median. O(n log n).
+  const { rank, valueAt } = ranksOf(xs);
   const tree = new Int32Array(n + 1);
   const add = (r: number, d: number) => { for (let j = r + 1; j <= n; j += j & -j) tree[j] += d; };
   let top = 1;
@@ -116,12 +167,11 @@ export function runningMedianReference(xs: readonly number[], k: number): number
 }
 
 /**
- * Neighbour pairs up to which localSlopes sums every pair itself, in the reference's order (bit-identical to it;
- * about half a second): a 10,000-point sweep over 8 decades has 1.5e7. Above it (more than ~13,000 points per 1.2
- * decades of LR) the sums come from a Taylor expansion of the Gaussian weights, which agrees with the pairwise sums to
- * rounding (1e-15 absolute, test/unit/badInput.test.ts).
+ * Neighbour pairs up to which localSlopes sums every pair itself, in the reference's order (bit-identical to it): a
+ * 5,000-point sweep over 8 decades has 3.8e6 (a tenth of a second). Above it the sums come from a Taylor expansion of
+ * the Gaussian weights, which agrees with the pairwise sums to rounding (1e-12 relative, test/unit/badInput.test.ts).
  */
-export const EXACT_SLOPE_PAIRS = 2e7;
+export const EXACT_SLOPE_PAIRS = 4e6;
 
 /**
  * Local slope per decade of LR at every point: a local linear regression of the loss on log10(lr) with Gaussian
@@ -180,15 +230,20 @@ export function localSlopes(lrs: readonly number[], ys: readonly number[], h = 0
   return out;
 }
 
-/** Taylor terms of exp(2uv) in denseSlopes: |2uv| <= 1.75 there, so the remainder is below 1e-14 of every weight. */
-const TERMS = 21;
-/** Taylor terms of exp(-2a delta) when a box's moments move to another box's centre: |2a delta| <= 1.5 (1e-17). */
-const SHIFT_TERMS = 22;
+/** denseSlopes' boxes are this many bandwidths wide. */
+const BOX = 0.25;
+/**
+ * Taylor terms of exp(2uv) in denseSlopes: |2uv| <= (3 + BOX/2) BOX / 2 = 0.39 there, so the remainder is below
+ * 1e-15 of every weight.
+ */
+const TERMS = 13;
+/** Taylor terms of exp(-2a delta) when a box's moments move to another box's centre: |2a delta| <= 1.5 BOX = 0.375. */
+const SHIFT_TERMS = 13;
 /** Box moments kept: up to u^(TERMS + 1) after the move, which needs SHIFT_TERMS more powers of a. */
 const BOX_MOMENTS = TERMS + 2 + SHIFT_TERMS;
 
 /**
- * localSlopes' sums for a dense curve. The LR axis is cut into boxes one bandwidth wide. The targets of a box share
+ * localSlopes' sums for a dense curve. The LR axis is cut into boxes a quarter bandwidth wide. The targets of a box share
  * its centre c; with u, v the source's and the target's distance from c in units of sqrt(2) h, each weight is
  *   exp(-(u - v)^2) = exp(-v^2) * sum_n (2v)^n / n! * u^n exp(-u^2),
  * so the window's moments sum_k u^m exp(-u^2) (times 1 and y) give every sum of the regression. The window of a
@@ -202,13 +257,14 @@ function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los
   const s = Math.SQRT2 * h;
   const finiteBefore = new Int32Array(n + 1);
   for (let k = 0; k < n; k++) finiteBefore[k + 1] = finiteBefore[k] + (Number.isFinite(ys[k]) ? 1 : 0);
-  // Boxes [x0 + b h, x0 + (b + 1) h): contiguous runs of points, as x is sorted. first[b] is the first point of b.
+  // Boxes [x0 + b w, x0 + (b + 1) w): contiguous runs of points, as x is sorted. first[b] is the first point of b.
   const x0 = x[0];
-  const boxOf = (k: number) => Math.floor((x[k] - x0) / h);
+  const w = BOX * h;
+  const boxOf = (k: number) => Math.floor((x[k] - x0) / w);
   const boxes = boxOf(n - 1) + 1;
   const first = new Int32Array(boxes + 1);
   for (let k = 0, b = 0; b <= boxes; b++) { while (k < n && boxOf(k) < b) k++; first[b] = k; }
-  const centre = (b: number) => x0 + (b + 0.5) * h;
+  const centre = (b: number) => x0 + (b + 0.5) * w;
   // Each box's moments about its own centre: MB[j] = sum a^j exp(-a^2), MC[j] = sum (y - yb) a^j exp(-a^2), with
   // yb the box's first finite loss (the losses are taken relative to it, as the window's are to its y0).
   const J = BOX_MOMENTS;
@@ -240,7 +296,7 @@ function denseSlopes(x: readonly number[], ys: readonly number[], h: number, los
     let K = moves.get(d);
     if (K) return K;
     K = new Float64Array((TERMS + 2) * J);
-    const delta = (d * h) / s, e = Math.exp(-delta * delta);
+    const delta = (d * w) / s, e = Math.exp(-delta * delta);
     const shift = new Float64Array(SHIFT_TERMS + 1); // (-2 delta)^p / p!
     shift[0] = 1;
     for (let p = 1; p <= SHIFT_TERMS; p++) shift[p] = (shift[p - 1] * -2 * delta) / p;

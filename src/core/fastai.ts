@@ -73,9 +73,10 @@ export interface Trimmed {
   offset: number;
 }
 
-export function trimForSuggestions(lrs: readonly number[], smoothed: readonly number[], numIter: number): Trimmed {
+/** `recorded`: how many of the points fastai recorded (it stops at the point that triggered its stop rule). */
+export function trimForSuggestions(lrs: readonly number[], smoothed: readonly number[], numIter: number, recorded = lrs.length): Trimmed {
   const start = Math.floor(numIter / 10);
-  const end = Math.max(0, lrs.length - 5);
+  const end = Math.max(0, Math.min(recorded, lrs.length) - 5);
   // Up to the first NaN (plain loops: a million-point curve is trimmed in milliseconds).
   let stop = start;
   while (stop < end && !Number.isNaN(f32(smoothed[stop]))) stop++;

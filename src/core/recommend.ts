@@ -76,7 +76,7 @@ export function findEdge(lrs: readonly number[], losses: readonly number[], a: A
   for (let i = 0; i < usable; i++) {
     if (!(lrs[i] > 0) || !Number.isFinite(lrs[i]) || (i > 0 && !(lrs[i] > lrs[i - 1]))) { usable = i; break; }
   }
-  const robust = runningMedian(losses.slice(0, n), Math.max(2, Math.floor(numIter / 25)));
+  const robust = runningMedian(losses.length === n ? losses : losses.slice(0, n), Math.max(2, Math.floor(numIter / 25)));
   const firstBad = robust.findIndex((v, i) => i < usable && !Number.isFinite(v));
   if (firstBad >= 0) usable = firstBad;
   if (usable < 5) return { reason: `needs at least 5 recorded points with a finite loss, has ${Math.max(0, usable)}` };

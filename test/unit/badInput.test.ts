@@ -246,6 +246,12 @@ describe('the analysis is O(n log n): same results, long curves in bounded time'
       assert.ok(same(localSlopes(shuffled, ys), localSlopesReference(shuffled, ys)), 'decreasing LRs: the definition itself');
     }
   });
+  it('runningMedian on long curves: each of its three ways (insertion, rank walk, Fenwick tree) gives the definition', () => {
+    for (const [n, k] of [[9000, 40], [9000, 300], [9000, 60]]) { // 60: a window of 1/74 of the points, the Fenwick tree's
+      const ys = Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : i % 89 === 0 ? -0 : Math.round(rnd() * 50) / 10));
+      assert.ok(same(runningMedian(ys, k), runningMedianReference(ys, k)), `n=${n} k=${k}`);
+    }
+  });
   it("fastai's valley in O(n log n) picks what fastai's double loop picks (float32 and double losses, NaN, ±Infinity, ±0, ties)", () => {
     /** fastai/callback/schedule.py valley, loop for loop. */
     const reference = (lrs: number[], losses: number[]) => {

@@ -57,7 +57,7 @@ import type { Found, LrKind, LrLiteral } from './types';
 export type { AppliedEdit, LrKind, LrLiteral } from './types';
 export { learningRateKeyScore } from './keys';
 export { applyLearningRate, formatLikeOriginal, replacementFor } from './rewrite';
-export { locateInNotebookCell } from './notebook';
+export { locateInNotebookCell, locateInNotebookCells } from './notebook';
 
 /** The language of a file by its extension, or undefined when we do not read it. */
 export function languageOf(fileName: string): LrKind | undefined {

@@ -87,42 +87,57 @@ export function locateInNotebookCell(source: string, cell: number): LrLiteral[] 
   return toLiterals(source, 'ipynb', found).map((l) => ({ ...l, cell }));
 }
 
+/**
+ * The literals of a notebook's code cells read as one program, as the kernel runs them: a cell's call of a function
+ * defined in an earlier cell, or the fit after an lr_find() in the cell before, is understood. `cells` are the code
+ * cells in notebook order (`cell`: the index into the notebook's cells); offsets are into each cell's `source`: what the
+ * editor of a notebook opened in VS Code uses, whose cells are documents of their own. In file order.
+ */
+export function locateInNotebookCells(cells: ReadonlyArray<{ cell: number; source: string }>): LrLiteral[] {
+  // Each cell's tokens keep offsets of their own (shifted by the cell's base), and its brackets end with it.
+  const code: Array<{ cell: number; source: string; base: number }> = [];
+  const toks: Tok[] = [];
+  const resets = new Set<number>();
+  let base = 0;
+  for (const { cell, source } of cells) {
+    const python = asPython(source);
+    if (python === undefined) continue;
+    code.push({ cell, source, base });
+    resets.add(toks.length);
+    for (const t of tokenizePython(python)) toks.push({ ...t, start: t.start + base, end: t.end + base });
+    if (toks.length && toks[toks.length - 1].type !== 'newline') toks.push({ type: 'newline', start: base + python.length, end: base + python.length, value: '' });
+    base += python.length + 1;
+  }
+  const found = locateInTokens(toks, 'python', resets);
+  const out: LrLiteral[] = [];
+  for (let c = 0; c < code.length; c++) {
+    const { cell, source, base: from } = code[c];
+    const to = c + 1 < code.length ? code[c + 1].base : Infinity;
+    const mine = found.filter((f) => f.offset >= from && f.offset < to).map((f) => ({ ...f, offset: f.offset - from }));
+    for (const l of toLiterals(source, 'ipynb', mine)) out.push({ ...l, cell });
+  }
+  return out;
+}
+
 /** Every literal of the notebook's code cells, in file order, with offsets into the .ipynb text. */
 export function locateNotebook(text: string): LrLiteral[] {
   const src = withoutBom(text);
   const root = parseJson(text);
   const cells = property(root, 'cells');
   if (cells?.type !== 'array' || !isPythonNotebook(root)) return [];
-  // The code cells are read as one program, as the kernel runs them: a cell's call of a function defined in an earlier
-  // cell, or the fit after an lr_find() in the cell before, is understood. Each cell's tokens keep offsets of their own
-  // (shifted by the cell's base), and its brackets end with it.
-  const code: Array<{ index: number; source: { text: string; at: number[] }; base: number }> = [];
-  const toks: Tok[] = [];
-  const resets = new Set<number>();
-  let base = 0;
+  const sources = new Map<number, { text: string; at: number[] }>();
   (cells.children ?? []).forEach((cell, index) => {
     if (property(cell, 'cell_type')?.value !== 'code') return;
     const source = cellSource(src, property(cell, 'source'));
-    const python = source && asPython(source.text);
-    if (!source || python === undefined) return;
-    code.push({ index, source, base });
-    resets.add(toks.length);
-    for (const t of tokenizePython(python)) toks.push({ ...t, start: t.start + base, end: t.end + base });
-    if (toks.length && toks[toks.length - 1].type !== 'newline') toks.push({ type: 'newline', start: base + python.length, end: base + python.length, value: '' });
-    base += python.length + 1;
+    if (source) sources.set(index, source);
   });
-  const found = locateInTokens(toks, 'python', resets);
   const out: LrLiteral[] = [];
-  for (let c = 0; c < code.length; c++) {
-    const { index, source, base: from } = code[c];
-    const to = c + 1 < code.length ? code[c + 1].base : Infinity;
-    const mine = found.filter((f) => f.offset >= from && f.offset < to).map((f) => ({ ...f, offset: f.offset - from }));
-    for (const l of toLiterals(source.text, 'ipynb', mine).map((x) => ({ ...x, cell: index }))) {
-      const start = source.at[l.offset];
-      // The number's characters must be contiguous in the file (never split across two strings of the list).
-      if (source.at[l.offset + l.length - 1] !== start + l.length - 1 || text.slice(start, start + l.length) !== l.text) continue;
-      out.push({ ...l, offset: start });
-    }
+  for (const l of locateInNotebookCells([...sources].map(([cell, source]) => ({ cell, source: source.text })))) {
+    const source = sources.get(l.cell!)!;
+    const start = source.at[l.offset];
+    // The number's characters must be contiguous in the file (never split across two strings of the list).
+    if (source.at[l.offset + l.length - 1] !== start + l.length - 1 || text.slice(start, start + l.length) !== l.text) continue;
+    out.push({ ...l, offset: start });
   }
   return out;
 }
