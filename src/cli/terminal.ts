@@ -1,6 +1,6 @@
 /** Terminal output of the CLI: the curve as a text plot and the suggestions table. Pure string building. */
 import { isSuggestion, type Analysis, type SuggestionName } from '../core/analysis';
-import { extent, formatLoss, formatLr } from '../core/format';
+import { formatLoss, formatLr } from '../core/format';
 import { SUGGESTIONS, suggestionSpec } from '../core/suggestions';
 
 // Drawn in this order, so the recommendation wins a shared cell; letters and words are the registry's.
@@ -12,18 +12,28 @@ const LEGEND = ['recommended', 'steepest', 'minimumPoint', 'valley'].map((n) => 
 /** Smoothed loss against log10(lr), `width` x `height` characters, with R (recommended), S (steepest), M (minimum), V (valley). */
 export function plotCurve(lrs: readonly number[], a: Analysis, width = 64, height = 16): string {
   const last = a.stop.reason === 'end' ? lrs.length - 1 : a.stop.index;
-  const pts = lrs.slice(0, last + 1).map((lr, i) => ({ x: Math.log10(lr), y: a.smoothed[i], i })).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
-  if (pts.length < 2) return '(not enough finite points to plot)';
-  const xmin = pts[0].x, xmax = pts[pts.length - 1].x;
-  const ys = pts.map((p) => p.y);
-  const [lo, yMax] = extent(ys);
+  // Two passes over the points, no object per point (a curve may have a million).
+  let first = -1, end = -1, count = 0, lo = Infinity, yMax = -Infinity;
+  for (let i = 0; i <= last && i < lrs.length; i++) {
+    const x = Math.log10(lrs[i]), y = a.smoothed[i];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    if (first < 0) first = i;
+    end = i; count++;
+    if (y < lo) lo = y;
+    if (y > yMax) yMax = y;
+  }
+  if (count < 2) return '(not enough finite points to plot)';
+  const xmin = Math.log10(lrs[first]), xmax = Math.log10(lrs[end]);
   // Clip the divergence tail so the interesting part keeps its resolution.
-  const start = ys[0];
+  const start = a.smoothed[first];
   const hi = Math.max(Math.min(yMax, lo + 2.5 * Math.max(start - lo, 1e-9)), lo + 1e-9);
   const grid = Array.from({ length: height }, () => new Array<string>(width).fill(' '));
   const col = (x: number) => Math.min(width - 1, Math.max(0, Math.round(((x - xmin) / (xmax - xmin || 1)) * (width - 1))));
   const row = (y: number) => Math.min(height - 1, Math.max(0, Math.round(((hi - Math.min(y, hi)) / (hi - lo)) * (height - 1))));
-  for (const p of pts) grid[row(p.y)][col(p.x)] = p.y > hi ? '^' : '·';
+  for (let i = first; i <= end; i++) {
+    const x = Math.log10(lrs[i]), y = a.smoothed[i];
+    if (Number.isFinite(x) && Number.isFinite(y)) grid[row(y)][col(x)] = y > hi ? '^' : '·';
+  }
   for (const [name, mark] of MARKS) {
     const s = a.suggestions[name];
     if (isSuggestion(s) && s.index < lrs.length && Number.isFinite(a.smoothed[s.index])) grid[row(a.smoothed[s.index])][col(Math.log10(lrs[s.index]))] = mark;
