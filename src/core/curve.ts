@@ -36,13 +36,38 @@ function ranksOf(xs: readonly number[]): { v: Float64Array; rank: Int32Array; va
   const seen = new Int32Array(n);
   const valueAt = new Float64Array(n);
   const rank = new Int32Array(n);
+  // Each value's first place in `sorted` by a binary search within its bucket: buckets split the finite range evenly,
+  // so a search is a few steps in memory close together (the plain search over a million values misses the cache).
+  const { start, bucketOf } = buckets(sorted);
   for (let i = 0; i < n; i++) {
-    let a = 0, b = n;
-    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < v[i]) a = mid + 1; else b = mid; }
+    const x = v[i], q = bucketOf(x);
+    let a = start[q], b = start[q + 1];
+    while (a < b) { const mid = (a + b) >> 1; if (sorted[mid] < x) a = mid + 1; else b = mid; }
     rank[i] = a + seen[a]++;
-    valueAt[rank[i]] = v[i];
+    valueAt[rank[i]] = x;
   }
   return { v, rank, valueAt };
+}
+
+/**
+ * Buckets over sorted values (no NaN): bucket 0 holds -Infinity, the last +Infinity, the others split the finite
+ * range evenly; start[q] is the first index of bucket q in `sorted`, so every value x lies in [start[q], start[q+1]).
+ */
+function buckets(sorted: Float64Array): { start: Int32Array; bucketOf: (x: number) => number } {
+  const n = sorted.length;
+  let lo = 0, hi = n - 1;
+  while (lo < n && sorted[lo] === -Infinity) lo++;
+  while (hi >= 0 && sorted[hi] === Infinity) hi--;
+  const min = lo <= hi ? sorted[lo] : 0, max = lo <= hi ? sorted[hi] : 0;
+  const inner = Math.max(1, n >> 2);
+  const scale = max > min && Number.isFinite(max - min) ? inner / (max - min) : 0;
+  const bucketOf = (x: number) => (x === -Infinity ? 0 : x === Infinity ? inner + 1 : 1 + Math.min(inner - 1, Math.max(0, Math.floor((x - min) * scale))));
+  const start = new Int32Array(inner + 3);
+  // start[q] = the first index whose bucket is q or later (buckets are monotone in the value).
+  let q = 0;
+  for (let j = 0; j < n; j++) { const b = bucketOf(sorted[j]); while (q <= b) start[q++] = j; }
+  while (q < start.length) start[q++] = n;
+  return { start, bucketOf };
 }
 
 /**
