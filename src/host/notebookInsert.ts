@@ -9,7 +9,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatLr } from '../core/format';
-import { locateInNotebookCell, relocateAmong, replacementFor, type LrLiteral } from '../core/locate';
+import { locateInNotebookCells, relocateAmong, replacementFor, type LrLiteral } from '../core/locate';
 import type { InsertResult, WriteOptions } from './insert';
 
 /** The notebook at `uri` when it is an .ipynb that VS Code can open as a notebook; undefined otherwise. */
@@ -22,11 +22,14 @@ export async function openNotebook(uri: vscode.Uri): Promise<vscode.NotebookDocu
   }
 }
 
-/** Every LR literal of the Python code cells, the recommended one first; offsets are in the cell's document. */
+/**
+ * Every LR literal of the Python code cells, the recommended one first; offsets are in the cell's document. The cells
+ * are read as one program, as for the file's text (the fit after an lr_find() in the cell before first).
+ */
 export function notebookLiterals(notebook: vscode.NotebookDocument): LrLiteral[] {
-  const found = notebook.getCells()
+  const found = locateInNotebookCells(notebook.getCells()
     .filter((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'python')
-    .flatMap((cell) => locateInNotebookCell(cell.document.getText(), cell.index));
+    .map((cell) => ({ cell: cell.index, source: cell.document.getText() })));
   return found.sort((a, b) => b.score - a.score);
 }
 
@@ -83,6 +86,10 @@ export async function writeNotebookLiteral(notebook: vscode.NotebookDocument, li
     const cells = new vscode.NotebookRange(cell.index, cell.index + 1);
     const editor = await vscode.window.showNotebookDocument(notebook, { selections: [cells], preserveFocus: false });
     editor.revealRange(cells, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
+    // The focus in the cell's editor, the new value selected: each cell has an undo stack of its own (VS Code's
+    // notebook.undoRedoPerCell), so Ctrl+Z on the notebook alone would not undo the write.
+    const written = new vscode.Range(range.start, doc.positionAt(current.offset + replacement.length));
+    await vscode.window.showTextDocument(doc, { selection: written, preserveFocus: false });
   } catch { /* written; showing it is a courtesy */ }
   return { ok: true, text: `Wrote ${replacement} to ${name}, ${cellName(notebook, cell.index)}, line ${current.line} (${current.key}, was ${current.text}).` };
 }

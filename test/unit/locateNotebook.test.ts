@@ -2,7 +2,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { applyLearningRate, locateInNotebookCell, locateLearningRates, relocate, type LrLiteral } from '../../src/core/locate';
+import { applyLearningRate, locateInNotebookCell, locateInNotebookCells, locateLearningRates, relocate, type LrLiteral } from '../../src/core/locate';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'locate');
 const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -141,6 +141,19 @@ describe('locate: Jupyter notebooks', () => {
     assert.deepStrictEqual(rows(list), [[4, 2, 28, 'base_lr', '2e-3']]);
     assert.strictEqual(source.slice(list[0].offset, list[0].offset + list[0].length), '2e-3');
     assert.deepStrictEqual(locateInNotebookCell('%%html\n<b>lr = 0.1</b>', 0), []);
+  });
+
+  it("the editor's cell documents read as one program give the file's literals (the fit after lr_find() in the cell before first)", () => {
+    const text = fixture('fastai_pets.ipynb');
+    const cells = (JSON.parse(text) as { cells: Cell[] }).cells
+      .map((c, cell) => ({ cell, type: c.cell_type, source: sourceOf(text, cell) })).filter((c) => c.type === 'code');
+    const inCells = locateInNotebookCells(cells);
+    const inFile = locateLearningRates('fastai_pets.ipynb', text);
+    const key = (l: LrLiteral) => JSON.stringify([l.cell, l.line, l.column, l.key, l.text, l.score]);
+    assert.deepStrictEqual([...inCells].sort((a, b) => b.score - a.score).map(key), inFile.map(key));
+    for (const l of inCells) assert.strictEqual(cells.find((c) => c.cell === l.cell)!.source.slice(l.offset, l.offset + l.length), l.text);
+    const split = [{ cell: 0, source: 'learn.lr_find()' }, { cell: 1, source: 'learn.fine_tune(3, base_lr=2e-3)' }, { cell: 2, source: 'learn.fit_one_cycle(6, lr_max=slice(1e-6, 1e-4))' }];
+    assert.deepStrictEqual(rows([...locateInNotebookCells(split)].sort((a, b) => b.score - a.score)).slice(0, 1), [[1, 1, 28, 'base_lr', '2e-3']]);
   });
 
   it('relocates a literal by its line after cells were added above; of identical lines, the one in its own cell', () => {
