@@ -97,7 +97,7 @@ function jsOptionDefault(s: Scan, call: Call): boolean {
   return true;
 }
 
-/** Keras and optax schedules whose first argument is the initial LR: ExponentialDecay(1e-3, decay_steps=...). */
+/** Keras' and TF 1's schedules whose first argument is the initial LR: ExponentialDecay(1e-3, decay_steps=...). */
 const SCHEDULE_CALLS = new Set(['ExponentialDecay', 'InverseTimeDecay', 'PolynomialDecay', 'CosineDecay', 'CosineDecayRestarts',
   'exponential_decay', 'inverse_time_decay', 'polynomial_decay', 'cosine_decay', 'cosine_decay_restarts']);
 const SCHEDULE_SCORE = 85;
