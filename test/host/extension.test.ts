@@ -3,29 +3,14 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { LrFinderApi } from '../../src/extension';
+import { api, until } from './helpers';
 import { PickMessage, RerunMessage, VerifyMessage } from '../../src/core/messages';
 import { isSuggestion } from '../../src/core/analysis';
 import { analyzeRecord } from '../../src/core/sweepView';
 
 const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function api(): Promise<LrFinderApi> {
-  const ext = vscode.extensions.getExtension<LrFinderApi>('lr-finder.lr-finder');
-  assert.ok(ext, 'extension is installed');
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
-async function until<T>(f: () => T | undefined | false, ms = 60000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;

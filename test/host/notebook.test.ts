@@ -13,15 +13,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LrFinderApi } from '../../src/extension';
+import { EXT_ID, api, sleep, until } from './helpers';
 import { PickMessage, PickResultMessage } from '../../src/core/messages';
 
-const EXT_ID = 'lr-finder.lr-finder';
 const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const dir = () => path.join(ws(), 'fastai-pets');
 const NAME = 'fastai_pet_breeds.ipynb';
 const configPath = () => path.join(dir(), 'lr-finder.yaml');
 const fixture = () => path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, 'test', 'fixtures', 'notebook', NAME);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The cell the LR goes into (the fit after `learn.lr_find()`), its text before and after a pick of 0.0031622. */
 const FIT_CELL = 7;
@@ -32,21 +31,7 @@ const PICKED = 0.0031622;
 const FIT_COUNT = '"execution_count": 5,\n   "id": "3d4e5f6a"';
 const FIT_COUNT_CLEARED = '"execution_count": null,\n   "id": "3d4e5f6a"';
 
-async function api(): Promise<LrFinderApi> {
-  const ext = vscode.extensions.getExtension<LrFinderApi>(EXT_ID);
-  assert.ok(ext, 'extension is installed');
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
-async function until<T>(f: () => T | undefined | false, ms = 20000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const texts = (nb: vscode.NotebookDocument) => nb.getCells().map((c) => c.document.getText());
 

@@ -10,29 +10,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LrFinderApi } from '../../src/extension';
+import { api, until } from './helpers';
 import { PickMessage } from '../../src/core/messages';
 
 const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const dir = () => path.join(ws(), 'pytorch');
 const trainPy = () => path.join(dir(), 'train.py');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PYTHON = process.env.LR_FINDER_TEST_PYTHON || '/usr/bin/python3';
 
-async function api(): Promise<LrFinderApi> {
-  const ext = vscode.extensions.getExtension<LrFinderApi>('lr-finder.lr-finder');
-  assert.ok(ext, 'extension is installed');
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
-async function until<T>(f: () => T | undefined | false, ms = 60000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Every file under `root` (relative path → sha256), and every folder name, to compare before and after. */
 function snapshotTree(root: string): { files: Map<string, string>; dirs: string[] } {

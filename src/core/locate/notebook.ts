@@ -16,7 +16,7 @@ import { locateInTokens } from './code';
 import { parseJson, withoutBom } from './json';
 import { tokenizePython } from './python';
 import type { Tok } from './tokens';
-import type { Found, LrLiteral } from './types';
+import type { LrLiteral } from './types';
 
 /** Cell magics whose body is Python. */
 const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug', 'writefile']);
@@ -76,15 +76,9 @@ function isPythonNotebook(root: JsonNode | undefined): boolean {
   return typeof language !== 'string' || language.toLowerCase() === 'python';
 }
 
-/**
- * The literals of one code cell's source, in file order, with offsets into `source` (not into a file): what the editor
- * of a notebook opened in VS Code uses, whose cells are documents of their own.
- */
+/** The literals of one code cell's source read on its own (no other cell with it), offsets into `source`. */
 export function locateInNotebookCell(source: string, cell: number): LrLiteral[] {
-  const python = asPython(source);
-  if (python === undefined) return [];
-  const found: Found[] = locateInTokens(tokenizePython(python), 'python');
-  return toLiterals(source, 'ipynb', found).map((l) => ({ ...l, cell }));
+  return locateInNotebookCells([{ cell, source }]);
 }
 
 /**
